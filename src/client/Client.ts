@@ -1,0 +1,104 @@
+/**
+ * The client role: keeps one control session with the server, reconnecting on a jittered, capped backoff
+ * that starts at `retry_interval` and resets after every healthy session (retry the connect, repeat the
+ * session). The server drives the data-channel pool with `OpenData`; data channels that are piping
+ * outlive the session that opened them, so a control hiccup never cuts live connections.
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as FiberSet from "effect/FiberSet"
+import * as Layer from "effect/Layer"
+import * as LogLevel from "effect/LogLevel"
+import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import * as SubscriptionRef from "effect/SubscriptionRef"
+import { formatHostPort, type ClientConfig } from "../config/Config.ts"
+import * as Control from "../protocol/Control.ts"
+import * as Handshake from "../protocol/Handshake.ts"
+import { ProtocolError } from "../protocol/Protocol.ts"
+import * as Schedules from "../tunnel/Schedules.ts"
+import * as Stats from "../tunnel/Stats.ts"
+import { Transport } from "../transport/Transport.ts"
+import * as RateLimitedLog from "../util/RateLimitedLog.ts"
+import * as Dialer from "./Dialer.ts"
+import * as Attempt from "../util/Attempt.ts"
+
+/** A running client, for the program that embeds it. */
+export interface RunningClient {
+  readonly stats: Stats.Stats
+  /** true while a control session is up; changes can be awaited (`.changes`) */
+  readonly connected: SubscriptionRef.SubscriptionRef<boolean>
+}
+
+/** The running client as a service. */
+export class Client extends Context.Tag("backhaul/Client")<Client, RunningClient>() {}
+
+/** Starts the client for the life of the scope; it reconnects on its own forever. */
+export const make = (config: ClientConfig): Effect.Effect<RunningClient, never, Transport | Scope.Scope> =>
+  Effect.gen(function*() {
+    const transport = yield* Transport
+    const stats = Stats.make()
+    const connected = yield* SubscriptionRef.make(false)
+    const runData = yield* FiberSet.makeRuntime<Transport, void, never>()
+    const dialer: Dialer.DialerContext = { config, stats, warn: RateLimitedLog.make(LogLevel.Warning) }
+    const server = formatHostPort(config.remote_addr)
+
+    if (Redacted.value(config.token) === "") {
+      yield* Effect.logWarning("token is empty: the tunnel is unauthenticated. Set the same `token` on both sides.")
+    }
+
+    const connect = Attempt.attempt(Effect.gen(function*() {
+      const channel = yield* transport.dial(config.remote_addr)
+      const sessionId = yield* Handshake.client(channel.stream, {
+        token: config.token,
+        transport: config.transport,
+        kind: "control"
+      })
+      const welcome = yield* Handshake.readFrame(channel.stream)
+      if (welcome._tag !== "Welcome") {
+        return yield* new ProtocolError({ reason: "Malformed", detail: `expected Welcome, got ${welcome._tag}` })
+      }
+      return { channel, sessionId, welcome }
+    })).pipe(
+      Effect.timeoutFail({
+        duration: config.dial_timeout * 1000,
+        onTimeout: () => new ProtocolError({ reason: "Timeout", detail: `no session within ${config.dial_timeout}s` })
+      })
+    )
+
+    const session = Effect.gen(function*() {
+      const { channel, sessionId, welcome } = yield* connect.pipe(
+        Effect.tapError((e) => Effect.logWarning(`cannot connect to ${server}: ${e.message}`)),
+        Effect.retry(Schedules.reconnect(`${config.retry_interval} seconds`))
+      )
+      stats.sessions++
+      if (welcome.heartbeatMs !== config.heartbeat * 1000) {
+        yield* Effect.logWarning(
+          `server heartbeat is ${welcome.heartbeatMs / 1000}s, this client's is ${config.heartbeat}s; using the server's`
+        )
+      }
+      yield* SubscriptionRef.set(connected, true)
+      yield* Effect.logInfo(`connected to ${server} (pool ${welcome.poolSize}, heartbeat ${welcome.heartbeatMs / 1000}s)`)
+      return yield* Control.run(channel.stream, welcome.heartbeatMs, (frame) =>
+        frame._tag === "OpenData"
+          ? Effect.sync(() => {
+            for (let i = 0; i < frame.count; i++) runData(Dialer.run(dialer, sessionId))
+          })
+          : Effect.logDebug(`ignoring unexpected ${frame._tag} frame on control channel`))
+    }).pipe(
+      Effect.scoped,
+      Effect.catchAll((e) => Effect.logWarning(`session with ${server} ended: ${e.message}; reconnecting`)),
+      Effect.ensuring(SubscriptionRef.set(connected, false))
+    )
+
+    // a session that ends is followed by a fresh connect after a short, jittered pause
+    yield* session.pipe(
+      Effect.repeat(Schedule.spaced(`${config.retry_interval} seconds`).pipe(Schedule.jittered)),
+      Effect.forkScoped
+    )
+    return { stats, connected }
+  }).pipe(Effect.annotateLogs({ role: "client" }))
+
+/** The client as a layer; it needs a Transport layer. */
+export const layer = (config: ClientConfig) => Layer.scoped(Client, make(config))

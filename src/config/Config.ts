@@ -1,0 +1,66 @@
+/**
+ * The typed configuration every other module reads: what `Load.ts` produces from a TOML file and what
+ * the library's layers take directly when a program embeds a tunnel without any file.
+ */
+import type * as Redacted from "effect/Redacted"
+
+/** Transport names the config grammar accepts; `Transports.ts` says which are implemented. */
+export const transportNames = ["tcp", "tcpmux", "ws", "wss", "wsmux", "wssmux", "udp"] as const
+export type TransportName = (typeof transportNames)[number]
+
+export const logLevels = ["panic", "fatal", "error", "warn", "info", "debug", "trace"] as const
+export type LogLevelName = (typeof logLevels)[number]
+
+/** A `host:port` pair; `host` never carries IPv6 brackets. */
+export interface HostPort {
+  readonly host: string
+  readonly port: number
+}
+
+/**
+ * One `ports` entry. A range listens on every port `from..to`; `targetPort` undefined means
+ * "the same port the connection arrived on".
+ */
+export interface PortMapping {
+  readonly source: string
+  readonly bindHost: string
+  readonly from: number
+  readonly to: number
+  readonly targetHost: string
+  readonly targetPort: number | undefined
+}
+
+/** Options both roles share. Durations are in seconds, as in the TOML file. */
+export interface CommonConfig {
+  readonly transport: TransportName
+  readonly token: Redacted.Redacted<string>
+  readonly keepalive_period: number
+  readonly nodelay: boolean
+  readonly log_level: LogLevelName
+  readonly mux_session: number
+  readonly heartbeat: number
+  /** seconds allowed for dialing a peer or target, and for a handshake to complete */
+  readonly dial_timeout: number
+}
+
+export interface ServerConfig extends CommonConfig {
+  readonly role: "server"
+  readonly bind_addr: HostPort
+  readonly channel_size: number
+  readonly connection_pool: number
+  readonly ports: ReadonlyArray<PortMapping>
+}
+
+export interface ClientConfig extends CommonConfig {
+  readonly role: "client"
+  readonly remote_addr: HostPort
+  readonly retry_interval: number
+  /** server port → address the client dials instead of the server-chosen target */
+  readonly forwarder: ReadonlyMap<number, HostPort>
+}
+
+export type AnyConfig = ServerConfig | ClientConfig
+
+/** Formats a HostPort the way users write it (`[::1]:80` for IPv6). */
+export const formatHostPort = ({ host, port }: HostPort): string =>
+  host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`

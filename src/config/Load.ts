@@ -1,0 +1,319 @@
+/**
+ * TOML file → typed `ServerConfig` / `ClientConfig`: reading, role detection, decoding with every problem
+ * reported as `path (line N): message`, compatibility warnings, constructors with defaults for programs that
+ * embed the library without a file, and the human summary `backhaul check` prints.
+ */
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import { readFile } from "node:fs/promises"
+import { parse as parseToml, TomlError } from "smol-toml"
+import { formatHostPort, type AnyConfig, type ClientConfig, type HostPort, type PortMapping, type ServerConfig } from "./Config.ts"
+import * as DidYouMean from "./DidYouMean.ts"
+import * as Mapping from "./PortMapping.ts"
+import * as ConfigSchema from "./Schema.ts"
+import * as TomlLocate from "./TomlLocate.ts"
+
+/** Which role a file configures. */
+export type Role = "server" | "client"
+
+const roles: ReadonlyArray<Role> = ["server", "client"]
+
+/** Why a config could not be loaded; `problems` holds one printable line each. */
+export class ConfigError extends Schema.TaggedError<ConfigError>()("ConfigError", {
+  reason: Schema.Literal("Read", "Syntax", "Invalid", "Role"),
+  file: Schema.String,
+  problems: Schema.Array(Schema.String)
+}) {
+  get message(): string {
+    const what = {
+      Read: "cannot read the config file",
+      Syntax: "TOML syntax error",
+      Invalid: this.problems.length === 1 ? "1 problem" : `${this.problems.length} problems`,
+      Role: "cannot tell which role to run"
+    }[this.reason]
+    return [`${this.file}: ${what}`, ...this.problems.map((p) => `  ${p}`)].join("\n")
+  }
+}
+
+/** A loaded config and the warnings to show the user (one per ignored compatibility key). */
+export interface Loaded {
+  readonly config: AnyConfig
+  readonly warnings: ReadonlyArray<string>
+}
+
+/** `server.ports[2]` from `["server", "ports", 2]`. */
+export const formatPath = (path: ReadonlyArray<PropertyKey>): string =>
+  path.reduce<string>(
+    (acc, p) => (typeof p === "number" ? `${acc}[${p}]` : acc === "" ? String(p) : `${acc}.${String(p)}`),
+    ""
+  )
+
+const problemLine = (text: string, path: ReadonlyArray<PropertyKey>, message: string): { line: number | undefined; text: string } => {
+  const line = TomlLocate.findLine(text, path)
+  return { line, text: `${formatPath(path)}${line === undefined ? "" : ` (line ${line})`}: ${message}` }
+}
+
+/** Problems sorted by line (those without one last), duplicates dropped. */
+const ordered = (problems: ReadonlyArray<{ line: number | undefined; text: string }>): Array<string> =>
+  Array.from(
+    new Set(
+      problems
+        .map((p, i) => ({ ...p, i }))
+        .sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity) || a.i - b.i)
+        .map((p) => p.text)
+    )
+  )
+
+const otherRole = (role: Role): Role => (role === "server" ? "client" : "server")
+
+const unknownKeyMessage = (role: Role, key: string): string => {
+  if (ConfigSchema.knownKeys[otherRole(role)].includes(key)) {
+    return `unknown key; "${key}" belongs in [${otherRole(role)}], not [${role}]`
+  }
+  const near = DidYouMean.closest(key, ConfigSchema.knownKeys[role])
+  return near === undefined ? "unknown key" : `unknown key; did you mean "${near}"?`
+}
+
+const isTable = (u: unknown): u is Record<string, unknown> =>
+  typeof u === "object" && u !== null && !Array.isArray(u) && !(u instanceof Date)
+
+const fail = (reason: ConfigError["reason"], file: string, problems: ReadonlyArray<string>) =>
+  Effect.fail(new ConfigError({ reason, file, problems }))
+
+const syntaxError = (file: string, e: unknown): ConfigError => {
+  if (e instanceof TomlError) {
+    const first = e.message.split("\n")[0]!.replace(/^Invalid TOML document:\s*/, "")
+    return new ConfigError({ reason: "Syntax", file, problems: [`${file}:${e.line}:${e.column}: ${first}`] })
+  }
+  return new ConfigError({ reason: "Syntax", file, problems: [`${file}: ${String(e)}`] })
+}
+
+/** Picks the role from the sections present (or checks the forced one). */
+const detectRole = (doc: Record<string, unknown>, file: string, forced: Role | undefined) => {
+  const present = roles.filter((r) => r in doc)
+  if (forced !== undefined) {
+    if (present.includes(forced)) return Effect.succeed(forced)
+    const found = present.length > 0 ? `it has [${present[0]}]` : "it has neither [server] nor [client]"
+    return fail("Role", file, [`running as ${forced} needs a [${forced}] section; ${found}`])
+  }
+  if (present.length === 1) return Effect.succeed(present[0]!)
+  if (present.length === 2) {
+    return fail("Role", file, [
+      "the file has both [server] and [client]; choose one with `backhaul server -c …` or `backhaul client -c …`"
+    ])
+  }
+  const hints = Object.keys(doc).flatMap((k) => {
+    const near = DidYouMean.closest(k, roles)
+    return near === undefined ? [] : [`found [${k}]; did you mean [${near}]?`]
+  })
+  return fail("Role", file, [
+    "the file has neither a [server] nor a [client] section",
+    ...hints
+  ])
+}
+
+/** Top-level entries other than the role sections (the other role's section is allowed and ignored). */
+const topLevelProblems = (doc: Record<string, unknown>, text: string) =>
+  Object.keys(doc)
+    .filter((k) => !roles.includes(k as Role))
+    .map((k) => {
+      if (!isTable(doc[k])) {
+        const owner = roles.find((r) => ConfigSchema.knownKeys[r].includes(k))
+        return problemLine(
+          text,
+          [k],
+          owner === undefined ? "unknown key outside any section" : `key outside any section; it belongs under [${owner}]`
+        )
+      }
+      const near = DidYouMean.closest(k, roles)
+      return problemLine(text, [k], `unknown section${near === undefined ? "" : `; did you mean [${near}]?`}`)
+    })
+
+/** Turns a decode failure into one line per issue. */
+const issueProblems = (error: ParseResult.ParseError, text: string, role: Role) =>
+  ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => {
+    const path = [role, ...issue.path]
+    switch (issue._tag) {
+      case "Unexpected":
+        return problemLine(text, path, unknownKeyMessage(role, String(issue.path[issue.path.length - 1])))
+      case "Missing":
+        return problemLine(text, path, "required key is missing")
+      default:
+        return problemLine(text, path, issue.message)
+    }
+  })
+
+const serverFromSection = (s: ConfigSchema.ServerSection): ServerConfig => ({
+  role: "server",
+  bind_addr: s.bind_addr,
+  transport: s.transport,
+  token: s.token,
+  keepalive_period: s.keepalive_period,
+  nodelay: s.nodelay,
+  log_level: s.log_level,
+  mux_session: s.mux_session,
+  heartbeat: s.heartbeat,
+  dial_timeout: s.dial_timeout,
+  channel_size: s.channel_size,
+  connection_pool: s.connection_pool,
+  ports: s.ports
+})
+
+const clientFromSection = (s: ConfigSchema.ClientSection): ClientConfig => ({
+  role: "client",
+  remote_addr: s.remote_addr,
+  transport: s.transport,
+  token: s.token,
+  keepalive_period: s.keepalive_period,
+  nodelay: s.nodelay,
+  log_level: s.log_level,
+  mux_session: s.mux_session,
+  heartbeat: s.heartbeat,
+  dial_timeout: s.dial_timeout,
+  retry_interval: s.retry_interval,
+  forwarder: s.forwarder
+})
+
+const decodeOptions = { errors: "all", onExcessProperty: "error" } as const
+
+/** Decodes one role's table; problems carry the full path and the line. */
+const decodeSection = (doc: Record<string, unknown>, text: string, role: Role) => {
+  const section = doc[role]
+  if (!isTable(section)) {
+    return Either.left([problemLine(text, [role], `expected a [${role}] table, got ${ConfigSchema.describeValue(section)}`)])
+  }
+  const warnings = ConfigSchema.compatibilityWarnings(role, section)
+  const decoded: Either.Either<AnyConfig, ParseResult.ParseError> =
+    role === "server"
+      ? Either.map(Schema.decodeUnknownEither(ConfigSchema.ServerSection)(section, decodeOptions), serverFromSection)
+      : Either.map(Schema.decodeUnknownEither(ConfigSchema.ClientSection)(section, decodeOptions), clientFromSection)
+  return Either.match(decoded, {
+    onLeft: (error) => Either.left(issueProblems(error, text, role)),
+    onRight: (config) => Either.right({ config, warnings })
+  })
+}
+
+/** Parses TOML text (named `file` in messages) into a config; `role` forces the section to use. */
+export const parseConfigText = (
+  text: string,
+  file: string,
+  role?: Role
+): Effect.Effect<Loaded, ConfigError> =>
+  Effect.gen(function*() {
+    const doc = yield* Effect.try({ try: () => parseToml(text) as Record<string, unknown>, catch: (e) => syntaxError(file, e) })
+    const chosen = yield* detectRole(doc, file, role)
+    const outside = topLevelProblems(doc, text)
+    const section = decodeSection(doc, text, chosen)
+    const problems = [...outside, ...(Either.isLeft(section) ? section.left : [])]
+    if (problems.length > 0 || Either.isLeft(section)) return yield* fail("Invalid", file, ordered(problems))
+    return section.right
+  })
+
+const readProblem = (path: string, e: unknown): string => {
+  const code = typeof e === "object" && e !== null && "code" in e ? String(e.code) : undefined
+  switch (code) {
+    case "ENOENT":
+      return `cannot read ${path}: file not found`
+    case "EACCES":
+    case "EPERM":
+      return `cannot read ${path}: permission denied`
+    case "EISDIR":
+      return `cannot read ${path}: it is a directory`
+    default:
+      return `cannot read ${path}: ${e instanceof Error ? e.message : String(e)}`
+  }
+}
+
+/** Reads and parses a config file; `role` forces the section to use (`backhaul server -c …`). */
+export const loadConfigFile = Effect.fn("Config.loadConfigFile")(function*(path: string, role?: Role) {
+  const text = yield* Effect.tryPromise({
+    try: () => readFile(path, "utf8"),
+    catch: (e) => new ConfigError({ reason: "Read", file: path, problems: [readProblem(path, e)] })
+  })
+  return yield* parseConfigText(text, path, role)
+})
+
+const definedOnly = <A extends object>(a: A): Partial<A> =>
+  Object.fromEntries(Object.entries(a).filter(([, v]) => v !== undefined)) as Partial<A>
+
+const commonDefaults = () => ({
+  transport: ConfigSchema.defaults.transport,
+  token: Redacted.make(ConfigSchema.defaults.token),
+  keepalive_period: ConfigSchema.defaults.keepalive_period,
+  nodelay: ConfigSchema.defaults.nodelay,
+  log_level: ConfigSchema.defaults.log_level,
+  mux_session: ConfigSchema.defaults.mux_session,
+  heartbeat: ConfigSchema.defaults.heartbeat,
+  dial_timeout: ConfigSchema.defaults.dial_timeout
+})
+
+/** A server config with every omitted key at its default (no validation beyond the types). */
+export const makeServerConfig = (
+  partial: Partial<ServerConfig> & { readonly bind_addr: HostPort; readonly ports: ReadonlyArray<PortMapping> }
+): ServerConfig => ({
+  ...commonDefaults(),
+  channel_size: ConfigSchema.defaults.channel_size,
+  connection_pool: ConfigSchema.defaults.connection_pool,
+  ...definedOnly(partial),
+  bind_addr: partial.bind_addr,
+  ports: partial.ports,
+  role: "server"
+})
+
+/** A client config with every omitted key at its default. */
+export const makeClientConfig = (
+  partial: Partial<ClientConfig> & { readonly remote_addr: HostPort }
+): ClientConfig => ({
+  ...commonDefaults(),
+  retry_interval: ConfigSchema.defaults.retry_interval,
+  forwarder: new Map(),
+  ...definedOnly(partial),
+  remote_addr: partial.remote_addr,
+  role: "client"
+})
+
+const authLine = (config: AnyConfig): string =>
+  Redacted.value(config.token) === ""
+    ? "auth: off (empty token: anyone who can reach the tunnel port can use it)"
+    : "auth: on"
+
+const tuningLine = (config: AnyConfig): string =>
+  [
+    `heartbeat ${config.heartbeat}s`,
+    `keepalive ${config.keepalive_period}s`,
+    `dial_timeout ${config.dial_timeout}s`,
+    `nodelay ${config.nodelay ? "on" : "off"}`,
+    ...(config.transport.includes("mux") ? [`mux_session ${config.mux_session}`] : []),
+    `log_level ${config.log_level}`
+  ].join(", ")
+
+/** A short human summary for `backhaul check`; never shows the token. */
+export const summarize = (config: AnyConfig): string => {
+  if (config.role === "server") {
+    const ports = config.ports.reduce((n, m) => n + Mapping.portCount(m), 0)
+    return [
+      "role: server",
+      `bind_addr: ${formatHostPort(config.bind_addr)}`,
+      `transport: ${config.transport}`,
+      authLine(config),
+      `connection_pool ${config.connection_pool}, channel_size ${config.channel_size}, ${tuningLine(config)}`,
+      `listeners: ${ports} port${ports === 1 ? "" : "s"} in ${config.ports.length} mapping${config.ports.length === 1 ? "" : "s"}`,
+      ...config.ports.map((m) => `  ${Mapping.formatListen(m)} -> ${Mapping.formatTarget(m)}`)
+    ].join("\n")
+  }
+  const forwards = Array.from(config.forwarder.entries())
+  return [
+    "role: client",
+    `remote_addr: ${formatHostPort(config.remote_addr)}`,
+    `transport: ${config.transport}`,
+    authLine(config),
+    `retry_interval ${config.retry_interval}s, ${tuningLine(config)}`,
+    forwards.length === 0
+      ? "forwarder: none (the server's targets are dialed)"
+      : `forwarder: ${forwards.length} entr${forwards.length === 1 ? "y" : "ies"}`,
+    ...forwards.map(([port, target]) => `  ${port} -> ${formatHostPort(target)}`)
+  ].join("\n")
+}

@@ -1,0 +1,331 @@
+/**
+ * The TOML shape of `[server]` and `[client]`: every key, its type, its range and its default (DESIGN.md §1),
+ * plus the keys of the newer Go tool that are accepted for compatibility. Address and port strings decode
+ * through `PortMapping.ts`, so a bad entry fails with its exact path (`ports[2]`).
+ */
+import * as Arr from "effect/Array"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import {
+  formatHostPort,
+  logLevels,
+  transportNames,
+  type HostPort,
+  type LogLevelName,
+  type PortMapping as PortMappingType,
+  type TransportName
+} from "./Config.ts"
+import * as DidYouMean from "./DidYouMean.ts"
+import * as PortMapping from "./PortMapping.ts"
+
+/** Default value of every optional key (durations in seconds), shared with `Load.make*Config`. */
+export const defaults = {
+  transport: "tcp" as TransportName,
+  token: "",
+  keepalive_period: 20,
+  nodelay: false,
+  log_level: "info" as LogLevelName,
+  mux_session: 1,
+  heartbeat: 10,
+  dial_timeout: 10,
+  channel_size: 2048,
+  connection_pool: 8,
+  retry_interval: 1
+} as const
+
+/** Describes a TOML value in a message: strings quoted, tables and arrays by kind. */
+export const describeValue = (u: unknown): string => {
+  if (typeof u === "string") return JSON.stringify(u)
+  if (typeof u === "number" || typeof u === "boolean" || typeof u === "bigint") return String(u)
+  if (u === undefined) return "nothing"
+  if (Array.isArray(u)) return "an array"
+  if (u instanceof Date) return "a date"
+  return "a table"
+}
+
+/**
+ * A message annotation. `override` replaces the messages of inner failures too (an integer given a string);
+ * arrays leave it off so a bad element keeps its own message and path.
+ */
+const message = (f: (actual: unknown) => string, override = true) => (issue: ParseResult.ParseIssue) => ({
+  message: f(issue.actual),
+  override
+})
+
+/** An integer in `min..max`, with one message for every way of missing it. */
+const integer = (min: number, max: number) =>
+  Schema.Number.pipe(
+    Schema.int(),
+    Schema.between(min, max),
+    Schema.annotations({
+      message: message((a) => `expected an integer from ${min} to ${max}, got ${describeValue(a)}`)
+    })
+  )
+
+const boolean = Schema.Boolean.annotations({
+  message: message((a) => `expected true or false, got ${describeValue(a)}`)
+})
+
+/** A string that must be one of `values`, suggesting the closest on a typo. */
+const oneOf = <const A extends string>(values: ReadonlyArray<A>, what: string) =>
+  Schema.String.pipe(
+    Schema.filter((s): s is A => (values as ReadonlyArray<string>).includes(s), {
+      message: message((a) => {
+        const list = values.join(", ")
+        if (typeof a !== "string") return `expected a ${what} (${list}), got ${describeValue(a)}`
+        const near = DidYouMean.closest(a, values)
+        return `unknown ${what} ${JSON.stringify(a)}; expected one of ${list}${near === undefined ? "" : `; did you mean "${near}"?`}`
+      })
+    })
+  )
+
+const text = (example: string) =>
+  Schema.String.annotations({
+    message: message((a) => `expected a string like ${JSON.stringify(example)}, got ${describeValue(a)}`)
+  })
+
+/** Lifts a grammar function into a string-decoding transformation whose failures carry its message. */
+const fromGrammar = <A>(
+  from: Schema.Schema<string>,
+  to: Schema.Schema<A>,
+  parse: (s: string) => Either.Either<A, string>,
+  format: (a: A) => string
+) =>
+  Schema.transformOrFail(from, to, {
+    strict: true,
+    decode: (s, _, ast) =>
+      Either.match(parse(s), {
+        onLeft: (reason) => ParseResult.fail(new ParseResult.Type(ast, s, reason)),
+        onRight: (a) => ParseResult.succeed(a)
+      }),
+    encode: (a) => ParseResult.succeed(format(a))
+  })
+
+/** The decoded form of an address. */
+export const HostPortStruct: Schema.Schema<HostPort> = Schema.Struct({ host: Schema.String, port: Schema.Number })
+
+/** The decoded form of a `ports` entry. */
+export const PortMappingStruct: Schema.Schema<PortMappingType> = Schema.Struct({
+  source: Schema.String,
+  bindHost: Schema.String,
+  from: Schema.Number,
+  to: Schema.Number,
+  targetHost: Schema.String,
+  targetPort: Schema.UndefinedOr(Schema.Number)
+})
+
+/** `bind_addr`: where the server listens; `":3080"` means every IPv4 interface. */
+export const BindAddr = fromGrammar(
+  text("0.0.0.0:3080"),
+  HostPortStruct,
+  (s) => PortMapping.parseHostPort(s, "bind_addr", PortMapping.DEFAULT_BIND_HOST),
+  formatHostPort
+)
+
+/** `remote_addr`: the server the client dials. */
+export const RemoteAddr = fromGrammar(
+  text("203.0.113.7:3080"),
+  HostPortStruct,
+  (s) => PortMapping.parseHostPort(s, "remote_addr"),
+  formatHostPort
+)
+
+/** One `ports` entry. */
+export const PortMappingFromString = fromGrammar(
+  text("4000=5201"),
+  PortMappingStruct,
+  PortMapping.parsePortMapping,
+  (m) => m.source
+)
+
+/**
+ * An array of grammar strings decoded together, so one bad entry does not hide the others: every element
+ * is parsed, then `check` sees the good ones (with their positions) to report cross-entry problems.
+ */
+const entryList = <A, T>(options: {
+  readonly example: string
+  readonly to: Schema.Schema<T>
+  readonly parse: (s: string) => Either.Either<A, string>
+  readonly check: (good: ReadonlyArray<readonly [number, A]>) => ReadonlyArray<{ index: number; message: string }>
+  readonly build: (good: ReadonlyArray<A>) => T
+  readonly format: (t: T) => ReadonlyArray<string>
+}) =>
+  Schema.transformOrFail(
+    Schema.Array(Schema.Unknown).annotations({
+      message: message((a) => `expected an array of strings like [${JSON.stringify(options.example)}], got ${describeValue(a)}`)
+    }),
+    options.to,
+    {
+      strict: true,
+      decode: (entries, _, ast) => {
+        const issues: Array<ParseResult.Pointer> = []
+        const good: Array<readonly [number, A]> = []
+        const fail = (index: number, reason: string) =>
+          issues.push(new ParseResult.Pointer(index, entries, new ParseResult.Type(ast, entries[index], reason)))
+        entries.forEach((entry, index) => {
+          if (typeof entry !== "string") {
+            return fail(index, `expected a string like ${JSON.stringify(options.example)}, got ${describeValue(entry)}`)
+          }
+          Either.match(options.parse(entry), {
+            onLeft: (reason) => fail(index, reason),
+            onRight: (a) => good.push([index, a])
+          })
+        })
+        for (const p of options.check(good)) fail(p.index, p.message)
+        issues.sort((x, y) => Number(x.path) - Number(y.path))
+        return Arr.isNonEmptyArray(issues)
+          ? ParseResult.fail(new ParseResult.Composite(ast, entries, issues))
+          : ParseResult.succeed(options.build(good.map(([, a]) => a)))
+      },
+      encode: (t) => ParseResult.succeed(options.format(t))
+    }
+  )
+
+/** `ports`: the entries, rejecting listen addresses claimed twice (reported on the later entry). */
+export const Ports = entryList({
+  example: "4000=5201",
+  to: Schema.Array(PortMappingStruct),
+  parse: PortMapping.parsePortMapping,
+  check: PortMapping.validateIndexedMappings,
+  build: (good) => good,
+  format: (list) => list.map((m) => m.source)
+})
+
+/** One `forwarder` entry: server port → address. */
+export const ForwarderFromString = fromGrammar(
+  text("4000=127.0.0.1:5201"),
+  Schema.Tuple(Schema.Number, HostPortStruct),
+  PortMapping.parseForwarder,
+  ([port, target]) => `${port}=${formatHostPort(target)}`
+)
+
+/** `forwarder`: the entries as a map, rejecting a server port forwarded twice. */
+export const Forwarder = entryList({
+  example: "4000=127.0.0.1:5201",
+  to: Schema.ReadonlyMapFromSelf({ key: Schema.Number, value: HostPortStruct }),
+  parse: PortMapping.parseForwarder,
+  check: (good) => {
+    const seen = new Map<number, number>()
+    const problems: Array<{ index: number; message: string }> = []
+    for (const [index, [port]] of good) {
+      const first = seen.get(port)
+      if (first === undefined) seen.set(port, index)
+      else problems.push({ index, message: `server port ${port} is already forwarded by forwarder[${first}]` })
+    }
+    return problems
+  },
+  build: (good) => new Map(good),
+  format: (map) => Array.from(map, ([port, target]) => `${port}=${formatHostPort(target)}`)
+})
+
+/** `token`: decoded straight into `Redacted` so it never reaches a log. */
+export const Token = Schema.Redacted(text("a secret"))
+
+/** `transport`: any name of the grammar; whether it is implemented is checked where transports are built. */
+export const Transport = oneOf(transportNames, "transport")
+
+/** `log_level`. */
+export const LogLevel = oneOf(logLevels, "log level")
+
+/** A value of a key accepted only for compatibility: any TOML scalar. */
+const Scalar = Schema.Unknown.pipe(
+  Schema.filter(
+    (u): u is string | number | boolean =>
+      typeof u === "string" || typeof u === "number" || typeof u === "boolean",
+    { message: message((a) => `expected a string, number or boolean, got ${describeValue(a)}`) }
+  )
+)
+
+/** Keys of the newer Go tool accepted on both roles but not implemented (each yields one warning). */
+export const compatibilityKeys = [
+  "aggressive_pool",
+  "mux_con",
+  "mux_version",
+  "mux_framesize",
+  "mux_recievebuffer",
+  "mux_streambuffer",
+  "sniffer",
+  "web_port",
+  "sniffer_log",
+  "tls_cert",
+  "tls_key",
+  "accept_udp",
+  "skip_optz",
+  "mss",
+  "so_rcvbuf",
+  "so_sndbuf",
+  "proxy_protocol",
+  "edge_ip",
+  "pprof"
+] as const
+
+/** Keys only the client of the newer Go tool has, accepted and ignored here. */
+export const clientCompatibilityKeys = ["connection_pool"] as const
+
+const compatibilityFields = <const K extends ReadonlyArray<string>>(keys: K) =>
+  Object.fromEntries(keys.map((k) => [k, Schema.optionalWith(Scalar, { exact: true })])) as {
+    readonly [P in K[number]]: Schema.optionalWith<typeof Scalar, { exact: true }>
+  }
+
+const withDefault = <S extends Schema.Schema.Any>(schema: S, value: () => Schema.Schema.Type<S>) =>
+  Schema.optionalWith(schema, { default: value, exact: true })
+
+const common = {
+  transport: withDefault(Transport, () => defaults.transport),
+  token: withDefault(Token, () => Redacted.make(defaults.token)),
+  keepalive_period: withDefault(integer(1, 86_400), () => defaults.keepalive_period),
+  nodelay: withDefault(boolean, () => defaults.nodelay),
+  log_level: withDefault(LogLevel, () => defaults.log_level),
+  mux_session: withDefault(integer(1, 256), () => defaults.mux_session),
+  heartbeat: withDefault(integer(1, 3_600), () => defaults.heartbeat),
+  dial_timeout: withDefault(integer(1, 600), () => defaults.dial_timeout)
+}
+
+/** The `[server]` table. */
+export const ServerSection = Schema.Struct({
+  bind_addr: BindAddr,
+  ...common,
+  channel_size: withDefault(integer(1, 1_000_000), () => defaults.channel_size),
+  connection_pool: withDefault(integer(0, 1_024), () => defaults.connection_pool),
+  ports: Ports,
+  ...compatibilityFields(compatibilityKeys)
+})
+
+/** The `[client]` table. */
+export const ClientSection = Schema.Struct({
+  remote_addr: RemoteAddr,
+  ...common,
+  retry_interval: withDefault(integer(1, 3_600), () => defaults.retry_interval),
+  forwarder: withDefault(Forwarder, () => new Map<number, HostPort>()),
+  ...compatibilityFields([...compatibilityKeys, ...clientCompatibilityKeys])
+})
+
+/** What decoding `[server]` yields (before `Load.ts` keeps only the implemented keys). */
+export type ServerSection = Schema.Schema.Type<typeof ServerSection>
+
+/** What decoding `[client]` yields. */
+export type ClientSection = Schema.Schema.Type<typeof ClientSection>
+
+/** Every key each section accepts, for "did you mean" and "belongs in [server]" hints. */
+export const knownKeys = {
+  server: Object.keys(ServerSection.fields),
+  client: Object.keys(ClientSection.fields)
+} as const
+
+/** The warning for a compatibility key present in the file. */
+export const compatibilityWarning = (role: "server" | "client", key: string): string =>
+  role === "client" && key === "connection_pool"
+    ? `client.connection_pool: accepted for compatibility but ignored; the server's connection_pool decides the pool size`
+    : `${role}.${key}: accepted for compatibility but not implemented yet; ignored`
+
+/** One warning per compatibility key present in a decoded section, in file order of the key list. */
+export const compatibilityWarnings = (
+  role: "server" | "client",
+  section: Readonly<Record<string, unknown>>
+): Array<string> => {
+  const keys: ReadonlyArray<string> =
+    role === "server" ? compatibilityKeys : [...compatibilityKeys, ...clientCompatibilityKeys]
+  return keys.filter((k) => section[k] !== undefined).map((k) => compatibilityWarning(role, k))
+}

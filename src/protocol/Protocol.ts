@@ -1,0 +1,295 @@
+/**
+ * The backhaul wire format, version 1: every constant, message layout and status code lives here, encoded
+ * and decoded by hand (pure functions, no I/O). See docs/protocol.md for the exchange as a whole.
+ *
+ * Every tunnel channel (control or data) starts with a four-message handshake:
+ *   client → server  ClientHello   magic(4) version(1) kind(1) transport(1) 0(1) clientNonce(32)      = 40 B
+ *   server → client  ServerHello   magic(4) version(1) status(1) transport(1) 0(1) serverNonce(32)   = 40 B
+ *   client → server  ClientProof   hmac(32) sessionId(16)                                            = 48 B
+ *   server → client  ServerVerdict status(1) hmac(32) sessionId(16)                                  = 49 B
+ * After it, frames: type(1) length(4, big-endian) payload(length ≤ MAX_FRAME).
+ */
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
+import type { TransportName } from "../config/Config.ts"
+
+/** Opens every tunnel channel; anything else on the tunnel port is not a backhaul peer. */
+export const MAGIC = Buffer.from("BKHL", "latin1")
+/** The protocol version this build speaks; peers with another one get a clear error. */
+export const VERSION = 1
+export const NONCE_BYTES = 32
+export const SESSION_ID_BYTES = 16
+export const HMAC_BYTES = 32
+export const HELLO_BYTES = 40
+export const PROOF_BYTES = HMAC_BYTES + SESSION_ID_BYTES
+export const VERDICT_BYTES = 1 + HMAC_BYTES + SESSION_ID_BYTES
+export const FRAME_HEADER_BYTES = 5
+/** Largest frame payload; a longer length is a protocol error on that channel only. */
+export const MAX_FRAME = 64 * 1024
+
+/** What a tunnel channel is for. */
+export type ChannelKind = "control" | "data"
+const kindCodes: Record<ChannelKind, number> = { control: 1, data: 2 }
+
+const transportCodes: Record<TransportName, number> = {
+  tcp: 1,
+  tcpmux: 2,
+  ws: 3,
+  wss: 4,
+  wsmux: 5,
+  wssmux: 6,
+  udp: 7
+}
+
+/** Handshake status codes, sent by the server. */
+export const Status = {
+  Ok: 0,
+  VersionUnsupported: 1,
+  TransportMismatch: 2,
+  AuthFailed: 3,
+  UnknownSession: 4,
+  RateLimited: 5
+} as const
+export type StatusCode = (typeof Status)[keyof typeof Status]
+
+/** The one error type of the wire layer: what went wrong on one channel. */
+export class ProtocolError extends Schema.TaggedError<ProtocolError>()("ProtocolError", {
+  reason: Schema.Literal(
+    "NotBackhaul",
+    "Version",
+    "TransportMismatch",
+    "AuthFailed",
+    "UnknownSession",
+    "RateLimited",
+    "Truncated",
+    "Oversized",
+    "Malformed",
+    "Timeout",
+    "Closed"
+  ),
+  detail: Schema.String
+}) {
+  get message() {
+    return `${this.reason}: ${this.detail}`
+  }
+}
+
+const fail = (reason: ProtocolError["reason"], detail: string) =>
+  Either.left(new ProtocolError({ reason, detail }))
+
+const nameOfTransport = (code: number): string =>
+  (Object.keys(transportCodes) as Array<TransportName>).find((n) => transportCodes[n] === code) ??
+    `unknown transport #${code}`
+
+// ---------------------------------------------------------------------------------------------------------
+// Handshake messages
+
+export interface ClientHello {
+  readonly version: number
+  readonly kind: ChannelKind
+  readonly transport: TransportName
+  readonly nonce: Buffer
+}
+
+export const encodeClientHello = (h: Omit<ClientHello, "version">): Buffer => {
+  const buf = Buffer.alloc(HELLO_BYTES)
+  MAGIC.copy(buf, 0)
+  buf[4] = VERSION
+  buf[5] = kindCodes[h.kind]
+  buf[6] = transportCodes[h.transport]
+  h.nonce.copy(buf, 8)
+  return buf
+}
+
+/**
+ * Decodes the first bytes of a channel. Checks magic before anything else so that an HTTP probe or a
+ * port scanner is told apart from an old or newer backhaul.
+ */
+export const decodeClientHello = (
+  buf: Buffer,
+  expectedTransport: TransportName
+): Either.Either<ClientHello, ProtocolError> => {
+  if (buf.length < HELLO_BYTES) return fail("Truncated", `client hello is ${buf.length} of ${HELLO_BYTES} bytes`)
+  if (!buf.subarray(0, 4).equals(MAGIC)) return fail("NotBackhaul", describeForeign(buf))
+  if (buf[4] !== VERSION) return fail("Version", `peer speaks protocol v${buf[4]}, this build speaks v${VERSION}`)
+  const kind = buf[5] === 1 ? "control" : buf[5] === 2 ? "data" : undefined
+  if (kind === undefined) return fail("Malformed", `unknown channel kind ${buf[5]}`)
+  if (buf[6] !== transportCodes[expectedTransport]) {
+    return fail(
+      "TransportMismatch",
+      `peer uses transport "${nameOfTransport(buf[6]!)}", this server uses "${expectedTransport}"`
+    )
+  }
+  return Either.right({ version: buf[4]!, kind, transport: expectedTransport, nonce: Buffer.from(buf.subarray(8, 40)) })
+}
+
+/** Guesses what a non-backhaul peer sent, for a log line an operator can act on. */
+export const describeForeign = (buf: Buffer): string => {
+  const head = buf.subarray(0, 16).toString("latin1")
+  if (/^(GET |POST|HEAD|PUT |OPTI|CONN|DELE|PATC|PRI )/.test(head)) return "peer sent an HTTP request"
+  if (buf[0] === 0x16 && buf[1] === 0x03) return "peer sent a TLS handshake"
+  if (head.startsWith("SSH-")) return "peer sent an SSH banner"
+  return `peer sent ${JSON.stringify(head.replace(/[^\x20-\x7e]/g, "."))}, not the backhaul magic`
+}
+
+export interface ServerHello {
+  readonly version: number
+  readonly status: number
+  readonly transport: number
+  readonly nonce: Buffer
+}
+
+export const encodeServerHello = (status: StatusCode, transport: TransportName, nonce: Buffer): Buffer => {
+  const buf = Buffer.alloc(HELLO_BYTES)
+  MAGIC.copy(buf, 0)
+  buf[4] = VERSION
+  buf[5] = status
+  buf[6] = transportCodes[transport]
+  nonce.copy(buf, 8)
+  return buf
+}
+
+/** Decodes the server's hello, turning a refusal status into the error the user should read. */
+export const decodeServerHello = (buf: Buffer): Either.Either<ServerHello, ProtocolError> => {
+  if (buf.length < HELLO_BYTES) return fail("Truncated", `server hello is ${buf.length} of ${HELLO_BYTES} bytes`)
+  if (!buf.subarray(0, 4).equals(MAGIC)) return fail("NotBackhaul", `server ${describeForeign(buf).replace(/^peer /, "")}`)
+  const status = buf[5]!
+  if (status === Status.VersionUnsupported || buf[4] !== VERSION) {
+    return fail("Version", `server speaks protocol v${buf[4]}, this build speaks v${VERSION}`)
+  }
+  if (status === Status.TransportMismatch) {
+    return fail("TransportMismatch", `server uses transport "${nameOfTransport(buf[6]!)}"; set the same transport on both sides`)
+  }
+  if (status === Status.RateLimited) return fail("RateLimited", "server refuses this address after repeated auth failures")
+  if (status !== Status.Ok) return fail("Malformed", `server hello status ${status}`)
+  return Either.right({ version: buf[4]!, status, transport: buf[6]!, nonce: Buffer.from(buf.subarray(8, 40)) })
+}
+
+export interface Proof {
+  readonly mac: Buffer
+  readonly sessionId: Buffer
+}
+
+export const encodeProof = (p: Proof): Buffer => Buffer.concat([p.mac, p.sessionId])
+
+export const decodeProof = (buf: Buffer): Either.Either<Proof, ProtocolError> =>
+  buf.length < PROOF_BYTES
+    ? fail("Truncated", `proof is ${buf.length} of ${PROOF_BYTES} bytes`)
+    : Either.right({
+      mac: Buffer.from(buf.subarray(0, HMAC_BYTES)),
+      sessionId: Buffer.from(buf.subarray(HMAC_BYTES, PROOF_BYTES))
+    })
+
+export interface Verdict {
+  readonly status: number
+  readonly mac: Buffer
+  readonly sessionId: Buffer
+}
+
+export const encodeVerdict = (v: Verdict): Buffer => Buffer.concat([Buffer.of(v.status), v.mac, v.sessionId])
+
+export const decodeVerdict = (buf: Buffer): Either.Either<Verdict, ProtocolError> => {
+  if (buf.length < VERDICT_BYTES) return fail("Truncated", `verdict is ${buf.length} of ${VERDICT_BYTES} bytes`)
+  const status = buf[0]!
+  if (status === Status.AuthFailed) return fail("AuthFailed", "server rejected the token (check `token` on both sides)")
+  if (status === Status.UnknownSession) return fail("UnknownSession", "server no longer knows this session")
+  if (status !== Status.Ok) return fail("Malformed", `verdict status ${status}`)
+  return Either.right({
+    status,
+    mac: Buffer.from(buf.subarray(1, 1 + HMAC_BYTES)),
+    sessionId: Buffer.from(buf.subarray(1 + HMAC_BYTES, VERDICT_BYTES))
+  })
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Frames
+
+/** Every message sent after the handshake. */
+export type Frame =
+  | { readonly _tag: "Welcome"; readonly heartbeatMs: number; readonly poolSize: number }
+  | { readonly _tag: "OpenData"; readonly count: number }
+  | { readonly _tag: "Ping"; readonly sentAt: number }
+  | { readonly _tag: "Goodbye"; readonly reason: string }
+  | { readonly _tag: "Connect"; readonly port: number; readonly target: string }
+
+const frameTypes = { Welcome: 1, OpenData: 2, Ping: 3, Goodbye: 4, Connect: 5 } as const
+
+const frame = (type: number, payload: Buffer): Buffer => {
+  const buf = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payload.length)
+  buf[0] = type
+  buf.writeUInt32BE(payload.length, 1)
+  payload.copy(buf, FRAME_HEADER_BYTES)
+  return buf
+}
+
+/** Encodes a frame, header included. */
+export const encodeFrame = (f: Frame): Buffer => {
+  switch (f._tag) {
+    case "Welcome": {
+      const p = Buffer.alloc(6)
+      p.writeUInt32BE(f.heartbeatMs, 0)
+      p.writeUInt16BE(f.poolSize, 4)
+      return frame(frameTypes.Welcome, p)
+    }
+    case "OpenData": {
+      const p = Buffer.alloc(2)
+      p.writeUInt16BE(Math.min(f.count, 0xffff), 0)
+      return frame(frameTypes.OpenData, p)
+    }
+    case "Ping": {
+      const p = Buffer.alloc(8)
+      p.writeDoubleBE(f.sentAt, 0)
+      return frame(frameTypes.Ping, p)
+    }
+    case "Goodbye":
+      return frame(frameTypes.Goodbye, Buffer.from(f.reason.slice(0, 1024), "utf8"))
+    case "Connect": {
+      const target = Buffer.from(f.target, "utf8")
+      const p = Buffer.alloc(2 + target.length)
+      p.writeUInt16BE(f.port, 0)
+      target.copy(p, 2)
+      return frame(frameTypes.Connect, p)
+    }
+  }
+}
+
+/** Reads a frame header: the type byte and a payload length checked against MAX_FRAME. */
+export const decodeFrameHeader = (
+  buf: Buffer
+): Either.Either<{ readonly type: number; readonly length: number }, ProtocolError> => {
+  if (buf.length < FRAME_HEADER_BYTES) return fail("Truncated", `frame header is ${buf.length} of ${FRAME_HEADER_BYTES} bytes`)
+  const length = buf.readUInt32BE(1)
+  if (length > MAX_FRAME) return fail("Oversized", `frame of ${length} bytes exceeds the ${MAX_FRAME}-byte limit`)
+  return Either.right({ type: buf[0]!, length })
+}
+
+/** Decodes a frame payload whose header was already read. */
+export const decodeFramePayload = (type: number, p: Buffer): Either.Either<Frame, ProtocolError> => {
+  const need = (n: number) => p.length < n ? fail("Truncated", `frame type ${type} needs ${n} bytes, got ${p.length}`) : undefined
+  switch (type) {
+    case frameTypes.Welcome:
+      return need(6) ?? Either.right({ _tag: "Welcome", heartbeatMs: p.readUInt32BE(0), poolSize: p.readUInt16BE(4) })
+    case frameTypes.OpenData:
+      return need(2) ?? Either.right({ _tag: "OpenData", count: p.readUInt16BE(0) })
+    case frameTypes.Ping:
+      return need(8) ?? Either.right({ _tag: "Ping", sentAt: p.readDoubleBE(0) })
+    case frameTypes.Goodbye:
+      return Either.right({ _tag: "Goodbye", reason: p.toString("utf8") })
+    case frameTypes.Connect: {
+      const short = need(3)
+      if (short) return short
+      const port = p.readUInt16BE(0)
+      if (port === 0) return fail("Malformed", "connect frame for port 0")
+      return Either.right({ _tag: "Connect", port, target: p.subarray(2).toString("utf8") })
+    }
+    default:
+      return fail("Malformed", `unknown frame type ${type}`)
+  }
+}
+
+/** Decodes one whole frame from a buffer (header + payload); for tests and tools. */
+export const decodeFrame = (buf: Buffer): Either.Either<Frame, ProtocolError> =>
+  Either.flatMap(decodeFrameHeader(buf), ({ length, type }) =>
+    buf.length < FRAME_HEADER_BYTES + length
+      ? fail("Truncated", `frame needs ${length} payload bytes, got ${buf.length - FRAME_HEADER_BYTES}`)
+      : decodeFramePayload(type, buf.subarray(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + length)))

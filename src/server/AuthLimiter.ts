@@ -1,0 +1,54 @@
+/**
+ * Per-source-address limit on failed handshakes: after `maxFailures` failures within `windowMillis`, the
+ * address is refused at once for the rest of the window. Bounded memory: old entries are swept when the
+ * table grows.
+ */
+
+/** Options of the limiter. */
+export interface AuthLimiterOptions {
+  readonly maxFailures: number
+  readonly windowMillis: number
+  readonly maxEntries?: number
+}
+
+interface Entry {
+  failures: number
+  since: number
+}
+
+/** Creates a limiter. */
+export const make = (options: AuthLimiterOptions) => {
+  const table = new Map<string, Entry>()
+  const maxEntries = options.maxEntries ?? 10_000
+  const sweep = (now: number) => {
+    for (const [key, e] of table) if (now - e.since > options.windowMillis) table.delete(key)
+  }
+  return {
+    /** Whether `address` is refused right now. */
+    blocked(address: string, now = Date.now()): boolean {
+      const e = table.get(address)
+      if (!e) return false
+      if (now - e.since > options.windowMillis) {
+        table.delete(address)
+        return false
+      }
+      return e.failures >= options.maxFailures
+    },
+    /** Records one failed handshake from `address`. */
+    fail(address: string, now = Date.now()): void {
+      const e = table.get(address)
+      if (e && now - e.since <= options.windowMillis) {
+        e.failures++
+        return
+      }
+      if (table.size >= maxEntries) sweep(now)
+      table.set(address, { failures: 1, since: now })
+    }
+  }
+}
+
+/** The address part of `host:port` (IPv6 in brackets or not). */
+export const hostOf = (remote: string): string => {
+  const i = remote.lastIndexOf(":")
+  return i < 0 ? remote : remote.slice(0, i)
+}

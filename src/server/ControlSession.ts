@@ -1,0 +1,49 @@
+/**
+ * The server side of one authenticated control channel: announce the session's settings, make it the
+ * hub's live session, and keep it alive with heartbeats until the client goes away, goes silent or is
+ * replaced by a newer one.
+ */
+import * as Effect from "effect/Effect"
+import * as Control from "../protocol/Control.ts"
+import * as Handshake from "../protocol/Handshake.ts"
+import * as P from "../protocol/Protocol.ts"
+import type { Channel } from "../transport/Transport.ts"
+import type { Hub } from "./Hub.ts"
+
+/** Settings the server dictates to the client. */
+export interface SessionOptions {
+  readonly heartbeatMillis: number
+  readonly poolSize: number
+}
+
+/** Runs one control session to its end; never fails (the reason is logged). */
+export const run = (channel: Channel, sessionId: string, hub: Hub, options: SessionOptions): Effect.Effect<void> => {
+  const stream = channel.stream
+  return Effect.gen(function*() {
+    yield* Handshake.sendFrame(stream, {
+      _tag: "Welcome",
+      heartbeatMs: options.heartbeatMillis,
+      poolSize: options.poolSize
+    })
+    hub.install({
+      id: sessionId,
+      send: (frame) => {
+        if (stream.writable) stream.write(P.encodeFrame(frame))
+      },
+      close: (reason) => {
+        if (stream.writable) stream.end(P.encodeFrame({ _tag: "Goodbye", reason }))
+      }
+    })
+    yield* Effect.logInfo("client session established")
+    return yield* Control.run(
+      stream,
+      options.heartbeatMillis,
+      (frame) => Effect.logDebug(`ignoring unexpected ${frame._tag} frame on control channel`),
+      Effect.sync(() => hub.heal(options.heartbeatMillis * 2))
+    )
+  }).pipe(
+    Effect.catchAll((e) => Effect.logWarning(`client session ended: ${e.message}`)),
+    Effect.ensuring(Effect.sync(() => hub.uninstall(sessionId))),
+    Effect.annotateLogs({ session: sessionId.slice(0, 8), peer: channel.remote })
+  )
+}

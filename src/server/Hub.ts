@@ -1,0 +1,163 @@
+/**
+ * The server's meeting point between user connections and data channels of the live client session.
+ *
+ * It owns three things: which session is live (one at a time; a newer authenticated client replaces an
+ * older one), the idle data channels that session keeps ready, and the user connections waiting for one.
+ * Demand is driven from here: the server asks the client (`OpenData`) for enough channels to cover the
+ * pool size plus everyone waiting, minus what is ready or already asked for.
+ */
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import type { Channel } from "../transport/Transport.ts"
+import type { Frame } from "../protocol/Protocol.ts"
+
+/** Why a user connection got no data channel. */
+export class HubError extends Schema.TaggedError<HubError>()("HubError", {
+  reason: Schema.Literal("Full", "Timeout")
+}) {}
+
+/** The hub's view of a live control session. */
+export interface LiveSession {
+  readonly id: string
+  readonly send: (frame: Frame) => void
+  /** ends the session (it was replaced); the control session's own fiber then cleans up */
+  readonly close: (reason: string) => void
+}
+
+/** Settings that bound the hub. */
+export interface HubOptions {
+  readonly poolSize: number
+  /** most user connections waiting for a data channel at once */
+  readonly channelSize: number
+  /** how long a user connection waits for a data channel */
+  readonly waitMillis: number
+}
+
+type Waiter = (channel: Channel) => void
+
+/** Creates the hub for one server. */
+export const make = (options: HubOptions) => new Hub(options)
+
+export class Hub {
+  private live: LiveSession | undefined
+  private ready: Array<Channel> = []
+  private readonly waiters = new Set<Waiter>()
+  private requested = 0
+  private lastArrival = 0
+
+  constructor(private readonly options: HubOptions) {}
+
+  /** The live session's id, if any. */
+  get sessionId(): string | undefined {
+    return this.live?.id
+  }
+
+  /** Number of idle data channels ready now. */
+  get readyCount(): number {
+    return this.ready.length
+  }
+
+  /** Number of user connections waiting for a data channel. */
+  get waiting(): number {
+    return this.waiters.size
+  }
+
+  /** Whether `id` names the live session. */
+  isLive(id: string): boolean {
+    return this.live !== undefined && this.live.id === id
+  }
+
+  /** Makes `session` the live one, closing any previous session and its idle channels. */
+  install(session: LiveSession): void {
+    const previous = this.live
+    this.live = session
+    this.dropIdle()
+    if (previous) previous.close("replaced by a newer client session")
+    this.lastArrival = Date.now()
+    this.demand()
+  }
+
+  /** Forgets `id` if it is still the live session. */
+  uninstall(id: string): void {
+    if (this.live?.id !== id) return
+    this.live = undefined
+    this.dropIdle()
+  }
+
+  /** Takes in a freshly authenticated data channel of session `id`; false if that session is gone. */
+  offer(id: string, channel: Channel): boolean {
+    if (!this.isLive(id)) return false
+    this.requested = Math.max(0, this.requested - 1)
+    this.lastArrival = Date.now()
+    const waiter = this.waiters.values().next()
+    if (!waiter.done) {
+      this.waiters.delete(waiter.value)
+      waiter.value(channel)
+    } else {
+      this.ready.push(channel)
+      channel.stream.once("close", () => {
+        const i = this.ready.indexOf(channel)
+        if (i >= 0) this.ready.splice(i, 1)
+      })
+    }
+    this.demand()
+    return true
+  }
+
+  /**
+   * A data channel for one user connection: an idle one at once, otherwise wait (bounded by
+   * `channelSize` waiters and `waitMillis`).
+   */
+  take(): Effect.Effect<Channel, HubError> {
+    return Effect.suspend(() => {
+      const idle = this.popIdle()
+      if (idle) {
+        this.demand()
+        return Effect.succeed(idle)
+      }
+      if (this.waiters.size >= this.options.channelSize) return Effect.fail(new HubError({ reason: "Full" }))
+      return Effect.async<Channel, HubError>((resume) => {
+        const waiter: Waiter = (channel) => resume(Effect.succeed(channel))
+        this.waiters.add(waiter)
+        this.demand()
+        return Effect.sync(() => this.waiters.delete(waiter))
+      }).pipe(
+        Effect.timeoutFail({ duration: this.options.waitMillis, onTimeout: () => new HubError({ reason: "Timeout" }) })
+      )
+    })
+  }
+
+  /**
+   * Called on every heartbeat tick: if asked-for channels never arrived (a client-side dial failed),
+   * forget them and ask again, so the pool cannot shrink for good.
+   */
+  heal(staleMillis: number): void {
+    if (this.requested > 0 && Date.now() - this.lastArrival > staleMillis) {
+      this.requested = 0
+      this.lastArrival = Date.now()
+      this.demand()
+    }
+  }
+
+  private popIdle(): Channel | undefined {
+    let channel = this.ready.shift()
+    while (channel && (channel.stream.destroyed || channel.stream.readableEnded)) channel = this.ready.shift()
+    return channel
+  }
+
+  private dropIdle(): void {
+    const idle = this.ready
+    this.ready = []
+    this.requested = 0
+    for (const c of idle) c.stream.destroy()
+  }
+
+  private demand(): void {
+    if (!this.live) return
+    const want = this.options.poolSize + this.waiters.size - this.ready.length - this.requested
+    if (want > 0) {
+      this.requested += want
+      this.live.send({ _tag: "OpenData", count: want })
+    }
+  }
+}

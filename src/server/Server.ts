@@ -1,0 +1,112 @@
+/**
+ * The server role: listens for the client on `bind_addr` through the configured transport, admits control
+ * and data channels with the v1 handshake, and serves the user-facing ports. User listeners do not depend
+ * on a client being connected: they stay bound across client reconnects.
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as LogLevel from "effect/LogLevel"
+import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
+import { formatHostPort, type HostPort, type ServerConfig } from "../config/Config.ts"
+import { awaitClose } from "../net/Closed.ts"
+import type { SocketError } from "../net/Tcp.ts"
+import * as Handshake from "../protocol/Handshake.ts"
+import * as P from "../protocol/Protocol.ts"
+import * as Stats from "../tunnel/Stats.ts"
+import { Transport, type Channel } from "../transport/Transport.ts"
+import * as RateLimitedLog from "../util/RateLimitedLog.ts"
+import * as AuthLimiter from "./AuthLimiter.ts"
+import * as ControlSession from "./ControlSession.ts"
+import * as Hub from "./Hub.ts"
+import * as UserPorts from "./UserPorts.ts"
+
+/** A running server, for the program that embeds it. */
+export interface RunningServer {
+  /** the address the tunnel listens on (the real port when `bind_addr` used port 0) */
+  readonly tunnelAddress: HostPort
+  readonly stats: Stats.Stats
+  readonly hub: Hub.Hub
+}
+
+/** The running server as a service. */
+export class Server extends Context.Tag("backhaul/Server")<Server, RunningServer>() {}
+
+/** Tuning the config file does not expose. */
+export interface ServerTuning {
+  /** how long a user connection waits for a data channel before it is closed */
+  readonly userWaitMillis: number
+  /** failed handshakes per address per minute before that address is refused */
+  readonly authFailuresPerMinute: number
+}
+
+const defaultTuning: ServerTuning = { userWaitMillis: 5_000, authFailuresPerMinute: 10 }
+
+/** Starts a server for the life of the scope. */
+export const make = (
+  config: ServerConfig,
+  tuning: ServerTuning = defaultTuning
+): Effect.Effect<RunningServer, SocketError, Transport | Scope.Scope> =>
+  Effect.gen(function*() {
+    const transport = yield* Transport
+    const stats = Stats.make()
+    const hub = Hub.make({
+      poolSize: config.connection_pool,
+      channelSize: config.channel_size,
+      waitMillis: tuning.userWaitMillis
+    })
+    const limiter = AuthLimiter.make({ maxFailures: tuning.authFailuresPerMinute, windowMillis: 60_000 })
+    const warnRejected = RateLimitedLog.make(LogLevel.Warning)
+    const socketOptions = { nodelay: config.nodelay, keepaliveSeconds: config.keepalive_period }
+    const handshakeMillis = config.dial_timeout * 1000
+
+    if (Redacted.value(config.token) === "") {
+      yield* Effect.logWarning("token is empty: ANY client that reaches bind_addr can use this tunnel. Set `token`.")
+    }
+
+    const onChannel = (channel: Channel): Effect.Effect<void> => {
+      const source = AuthLimiter.hostOf(channel.remote)
+      if (limiter.blocked(source)) {
+        stats.rejected++
+        return Handshake.send(channel.stream, P.encodeServerHello(P.Status.RateLimited, transport.name, Buffer.alloc(32)))
+      }
+      return Handshake.server(channel.stream, {
+        token: config.token,
+        transport: transport.name,
+        isLiveSession: (id) => hub.isLive(id.toString("hex"))
+      }).pipe(
+        Effect.timeoutFail({
+          duration: handshakeMillis,
+          onTimeout: () => new P.ProtocolError({ reason: "Timeout", detail: `no handshake within ${config.dial_timeout}s` })
+        }),
+        Effect.flatMap((admitted) => {
+          const id = admitted.sessionId.toString("hex")
+          if (admitted.kind === "control") {
+            stats.sessions++
+            return ControlSession.run(channel, id, hub, {
+              heartbeatMillis: config.heartbeat * 1000,
+              poolSize: config.connection_pool
+            })
+          }
+          // an idle data channel lives until a user connection takes it and the pipe closes it
+          return hub.offer(id, channel) ? awaitClose(channel.stream) : Effect.void
+        }),
+        Effect.catchAll((e) => {
+          stats.rejected++
+          if (e.reason === "AuthFailed" || e.reason === "NotBackhaul") limiter.fail(source)
+          return e.reason === "UnknownSession"
+            ? Effect.logDebug(`refused data channel from ${channel.remote}: ${e.detail}`)
+            : warnRejected(`refused tunnel connection from ${channel.remote}: ${e.message}`)
+        })
+      )
+    }
+
+    const tunnelAddress = yield* transport.listen(config.bind_addr, onChannel)
+    yield* Effect.logInfo(`tunnel listening on ${formatHostPort(tunnelAddress)} (transport ${transport.name})`)
+    yield* UserPorts.bindAll(config.ports, { hub, stats, socketOptions })
+    return { tunnelAddress, stats, hub }
+  }).pipe(Effect.annotateLogs({ role: "server" }))
+
+/** The server as a layer; it needs a Transport layer. */
+export const layer = (config: ServerConfig, tuning?: ServerTuning) => Layer.scoped(Server, make(config, tuning))

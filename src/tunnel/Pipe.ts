@@ -1,0 +1,56 @@
+/**
+ * The bidirectional byte pump between two duplex streams. It uses the streams' own `pipe()`, which keeps
+ * backpressure (a slow reader pauses the fast writer; nothing buffers beyond the streams' high-water
+ * marks) and runs no Effect per chunk. Half-close is kept: when one side ends its writes, the other side
+ * is ended too and can still answer. An error on either side destroys both.
+ */
+import * as Effect from "effect/Effect"
+import type { Duplex } from "node:stream"
+
+/** Bytes moved each way, for logs and tests. */
+export interface PipeStats {
+  /** bytes read from `a` and written to `b` */
+  readonly aToB: number
+  /** bytes read from `b` and written to `a` */
+  readonly bToA: number
+}
+
+interface Counted {
+  bytesRead?: number
+}
+
+/**
+ * Pumps bytes both ways until both streams have closed. Interruption destroys both streams.
+ */
+export const pipe = (a: Duplex, b: Duplex): Effect.Effect<PipeStats> =>
+  Effect.async<PipeStats>((resume) => {
+    let open = 2
+    const stats = () => ({ aToB: (a as Counted).bytesRead ?? 0, bToA: (b as Counted).bytesRead ?? 0 })
+    const onClose = () => {
+      open -= 1
+      if (open === 0) resume(Effect.succeed(stats()))
+    }
+    const failBoth = () => {
+      a.destroy()
+      b.destroy()
+    }
+    for (const s of [a, b]) {
+      if (s.destroyed) {
+        // already closed: count it now, a later `close` event will not come
+        queueMicrotask(onClose)
+      } else {
+        s.once("close", onClose)
+      }
+      s.once("error", failBoth)
+    }
+    // A side that closes without ending cleanly (reset, aborted) takes the other side down with it.
+    a.once("close", () => {
+      if (!a.readableEnded) b.destroy()
+    })
+    b.once("close", () => {
+      if (!b.readableEnded) a.destroy()
+    })
+    a.pipe(b)
+    b.pipe(a)
+    return Effect.sync(failBoth)
+  })

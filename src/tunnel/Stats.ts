@@ -1,0 +1,35 @@
+/**
+ * Connection counters a running server or client keeps: plain numbers, bumped once per connection (never
+ * per chunk), for logs, tests and the benchmark.
+ */
+
+/** Counters of one process. */
+export interface Stats {
+  /** user connections (server) or target connections (client) that started piping */
+  opened: number
+  /** those still open */
+  active: number
+  /** user connections refused because `channel_size` was reached */
+  refused: number
+  /** connections that failed before piping (no data channel in time, target refused, …) */
+  failed: number
+  /** bytes carried towards the client side / towards the user side, summed over closed connections */
+  bytesUp: number
+  bytesDown: number
+  /** control sessions established */
+  sessions: number
+  /** handshakes rejected (wrong token, foreign protocol, …) */
+  rejected: number
+}
+
+/** Fresh zeroed counters. */
+export const make = (): Stats => ({
+  opened: 0,
+  active: 0,
+  refused: 0,
+  failed: 0,
+  bytesUp: 0,
+  bytesDown: 0,
+  sessions: 0,
+  rejected: 0
+})

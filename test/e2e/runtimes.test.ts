@@ -1,0 +1,49 @@
+/**
+ * The same source under Node (through tsx) and Deno: a real tunnel with the server under one runtime and
+ * the client under the other, and the demo under each. (Bun is covered by the compiled binary's test.)
+ */
+import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import { join } from "node:path"
+import * as EchoServer from "../../src/net/EchoServer.ts"
+import { freePort } from "../../src/net/FreePort.ts"
+import * as Processes from "../helpers/Processes.ts"
+import { transfer } from "../helpers/Sockets.ts"
+
+const root = join(import.meta.dirname, "..", "..")
+const bin = (name: string) => join(root, "node_modules", ".bin", name)
+const node = [bin("tsx"), ["src/cli/main.ts"]] as const
+const deno = [bin("deno"), ["run", "-A", "--quiet", "src/cli/main.ts"]] as const
+
+describe("runtimes", () => {
+  it.scopedLive("server under Node, client under Deno: bytes in equal bytes out", () =>
+    Effect.gen(function*() {
+      const echo = yield* EchoServer.make()
+      const tunnelPort = yield* freePort()
+      const userPort = yield* freePort()
+      const dir = Processes.tempFiles({
+        "server.toml": `[server]\nbind_addr = "127.0.0.1:${tunnelPort}"\ntoken = "rt"\nports = ["127.0.0.1:${userPort}=127.0.0.1:${echo.port}"]\n`,
+        "client.toml": `[client]\nremote_addr = "127.0.0.1:${tunnelPort}"\ntoken = "rt"\n`
+      })
+      const server = yield* Processes.start(node[0], [...node[1], "server", "-c", join(dir, "server.toml")], root)
+      yield* server.waitFor(/tunnel listening/, 30_000)
+      const client = yield* Processes.start(deno[0], [...deno[1], "client", "-c", join(dir, "client.toml")], root)
+      yield* client.waitFor(/connected to/, 60_000)
+      yield* Effect.sleep(200)
+      const t = yield* transfer(userPort, 8 * 1024 * 1024)
+      assert.strictEqual(t.receivedHash, t.sentHash)
+      assert.strictEqual(t.received, 8 * 1024 * 1024)
+      assert.strictEqual(yield* client.stop("SIGTERM"), 0)
+      assert.strictEqual(yield* server.stop("SIGTERM"), 0)
+    }), 120_000)
+
+  for (const [name, [command, args]] of [["Node", node], ["Deno", deno]] as const) {
+    it.live(`the demo runs under ${name}`, () =>
+      Effect.gen(function*() {
+        const r = yield* Processes.run(command, [...args, "demo"], root)
+        assert.strictEqual(r.code, 0, r.output)
+        assert.include(r.output, "got back \"hello through backhaul\"")
+        assert.include(r.output, "equal")
+      }), 120_000)
+  }
+})

@@ -1,0 +1,92 @@
+/**
+ * Runs real servers and clients in-process on loopback, each in its own child scope so a test can stop
+ * and restart either side independently.
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
+import * as Redacted from "effect/Redacted"
+import * as Scope from "effect/Scope"
+import type { ClientConfig, PortMapping, ServerConfig } from "../../src/config/Config.ts"
+import { makeClientConfig, makeServerConfig } from "../../src/config/Load.ts"
+import { Client, type RunningClient } from "../../src/client/Client.ts"
+import { Server, type RunningServer, type ServerTuning } from "../../src/server/Server.ts"
+import * as Tunnel from "../../src/Tunnel.ts"
+
+// lifecycle chatter off; warnings and errors still show up next to a failing test
+const quiet = Logger.minimumLogLevel(LogLevel.Warning)
+
+/** A running endpoint and how to stop it. */
+export interface Running<A> {
+  readonly value: A
+  readonly stop: Effect.Effect<void>
+}
+
+const start = <A, I, E>(layer: Layer.Layer<I, E>, tag: Context.Tag<I, A>) =>
+  Effect.gen(function*() {
+    const scope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
+    const ctx = yield* Layer.buildWithScope(layer, scope).pipe(Effect.provide(quiet))
+    return { value: Context.get(ctx, tag), stop: Scope.close(scope, Exit.void) } as Running<A>
+  })
+
+/** Starts a server (in-process, on loopback). */
+export const startServer = (config: ServerConfig, tuning?: ServerTuning) =>
+  start(Tunnel.serverLayer(config, tuning), Server) as Effect.Effect<Running<RunningServer>, unknown, Scope.Scope>
+
+/** Starts a client and waits until its session is up (unless `wait` is false). */
+export const startClient = (config: ClientConfig, wait = true) =>
+  Effect.tap(
+    start(Tunnel.clientLayer(config), Client) as Effect.Effect<Running<RunningClient>, unknown, Scope.Scope>,
+    (c) => wait ? Effect.provideService(Tunnel.awaitConnected, Client, c.value) : Effect.void
+  )
+
+/** A one-port mapping on loopback. */
+export const mapping = (listenPort: number, targetPort: number, targetHost = "127.0.0.1"): PortMapping => ({
+  source: `127.0.0.1:${listenPort}=${targetHost}:${targetPort}`,
+  bindHost: "127.0.0.1",
+  from: listenPort,
+  to: listenPort,
+  targetHost,
+  targetPort
+})
+
+/** Server config for tests: loopback, fast heartbeats. */
+export const serverConfig = (
+  tunnelPort: number,
+  ports: ReadonlyArray<PortMapping>,
+  overrides: Partial<ServerConfig> = {}
+): ServerConfig =>
+  makeServerConfig({
+    bind_addr: { host: "127.0.0.1", port: tunnelPort },
+    ports,
+    token: Redacted.make("test-secret"),
+    heartbeat: 1,
+    log_level: "warn",
+    ...overrides
+  })
+
+/** Client config for tests: loopback, fast heartbeats and reconnects. */
+export const clientConfig = (tunnelPort: number, overrides: Partial<ClientConfig> = {}): ClientConfig =>
+  makeClientConfig({
+    remote_addr: { host: "127.0.0.1", port: tunnelPort },
+    token: Redacted.make("test-secret"),
+    heartbeat: 1,
+    retry_interval: 0.2,
+    log_level: "warn",
+    ...overrides
+  })
+
+/** Polls `check` every 50 ms until it holds or `timeoutMs` passes. */
+export const eventually = (check: () => boolean, timeoutMs = 10_000): Effect.Effect<boolean> =>
+  Effect.gen(function*() {
+    const until = Date.now() + timeoutMs
+    while (Date.now() < until) {
+      if (check()) return true
+      yield* Effect.sleep(50)
+    }
+    return check()
+  })
