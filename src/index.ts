@@ -1,0 +1,21 @@
+/**
+ * backhaul as a library: the layers a program composes to run a tunnel endpoint in-process, the config
+ * types and loaders, and the transport interface for adding transports.
+ *
+ *   import { Tunnel, Load } from "backhaul"
+ *   const config = Load.makeServerConfig({ bind_addr: { host: "0.0.0.0", port: 3080 }, ports: [...] })
+ *   Layer.launch(Tunnel.serverLayer(config)).pipe(NodeRuntime.runMain)
+ */
+export * as Client from "./client/Client.ts"
+export * as Config from "./config/Config.ts"
+export * as Load from "./config/Load.ts"
+export * as PortMapping from "./config/PortMapping.ts"
+export * as Protocol from "./protocol/Protocol.ts"
+export * as Server from "./server/Server.ts"
+export * as TcpTransport from "./transport/TcpTransport.ts"
+export * as Transport from "./transport/Transport.ts"
+export * as Transports from "./transport/Transports.ts"
+export * as Tunnel from "./Tunnel.ts"
+export * as Pipe from "./tunnel/Pipe.ts"
+export * as Schedules from "./tunnel/Schedules.ts"
+export * as Stats from "./tunnel/Stats.ts"

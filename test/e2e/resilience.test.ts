@@ -1,0 +1,126 @@
+/**
+ * Failure handling over real loopback sockets: dead peers detected by heartbeats on both sides, session
+ * replacement, the channel_size bound, pool replenishment and the client's forwarder override.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import * as EchoServer from "../../src/net/EchoServer.ts"
+import { freePort } from "../../src/net/FreePort.ts"
+import * as Tcp from "../../src/net/Tcp.ts"
+import * as Handshake from "../../src/protocol/Handshake.ts"
+import { clientConfig, eventually, mapping, serverConfig, startClient, startServer } from "../helpers/Harness.ts"
+import { connectAndWaitEnd, roundTrip } from "../helpers/Sockets.ts"
+
+const token = Redacted.make("test-secret")
+const socketOptions = { nodelay: false, keepaliveSeconds: 0 }
+
+describe("resilience", () => {
+  it.scopedLive("the server drops a client that goes silent after ~3 heartbeats", () =>
+    Effect.gen(function*() {
+      const tunnelPort = yield* freePort()
+      const server = yield* startServer(serverConfig(tunnelPort, [mapping(yield* freePort(), 9)]))
+      // a hand-made client: handshake, read Welcome, then never send another byte
+      const socket = yield* Tcp.dial({ host: "127.0.0.1", port: tunnelPort }, socketOptions, 5)
+      yield* Handshake.client(socket, { token, transport: "tcp", kind: "control" })
+      const welcome = yield* Handshake.readFrame(socket)
+      assert.strictEqual(welcome._tag, "Welcome")
+      assert.isDefined(server.value.hub.sessionId)
+      const started = Date.now()
+      assert.isTrue(yield* eventually(() => server.value.hub.sessionId === undefined, 8_000))
+      const took = Date.now() - started
+      assert.isAtLeast(took, 2_000)
+    }), 15_000)
+
+  it.scopedLive("the client reconnects when the server goes silent", () =>
+    Effect.gen(function*() {
+      const tunnelPort = yield* freePort()
+      let sessions = 0
+      // a hand-made server: admits the control channel, welcomes it, then says nothing more
+      yield* Tcp.listen({ host: "127.0.0.1", port: tunnelPort }, socketOptions, (socket) =>
+        Handshake.server(socket, { token, transport: "tcp", isLiveSession: () => false }).pipe(
+          Effect.tap(() => sessions++),
+          Effect.zipRight(Handshake.sendFrame(socket, { _tag: "Welcome", heartbeatMs: 500, poolSize: 0 })),
+          Effect.zipRight(Effect.never),
+          Effect.ignore
+        ))
+      const client = yield* startClient(clientConfig(tunnelPort), false)
+      assert.isTrue(yield* eventually(() => client.value.stats.sessions >= 2, 10_000))
+      assert.isAtLeast(sessions, 2)
+    }), 15_000)
+
+  it.scopedLive("a new client replaces a dead session at once, without waiting for its heartbeats to run out", () =>
+    Effect.gen(function*() {
+      const echo = yield* EchoServer.make()
+      const tunnelPort = yield* freePort()
+      const userPort = yield* freePort()
+      const server = yield* startServer(
+        serverConfig(tunnelPort, [mapping(userPort, echo.port)], { heartbeat: 30 })
+      )
+      // the old client vanished without a FIN (e.g. its network dropped): its session still looks alive
+      const ghost = yield* Tcp.dial({ host: "127.0.0.1", port: tunnelPort }, socketOptions, 5)
+      yield* Handshake.client(ghost, { token, transport: "tcp", kind: "control" })
+      const ghostSession = server.value.hub.sessionId
+      assert.isDefined(ghostSession)
+      yield* startClient(clientConfig(tunnelPort, { heartbeat: 30 }))
+      assert.notStrictEqual(server.value.hub.sessionId, ghostSession)
+      assert.isTrue(yield* eventually(() => server.value.hub.readyCount > 0, 2_000))
+      assert.strictEqual((yield* roundTrip(userPort, Buffer.from("new session"))).toString(), "new session")
+      // the ghost was told why before its channel was closed
+      const seen: Array<string> = []
+      yield* Effect.either(Effect.forever(Effect.map(Handshake.readFrame(ghost), (f) => {
+        seen.push(f._tag === "Goodbye" ? `Goodbye: ${f.reason}` : f._tag)
+      })))
+      assert.include(seen, "Goodbye: replaced by a newer client session")
+      assert.strictEqual(server.value.stats.sessions, 2)
+    }))
+
+  it.scopedLive("beyond channel_size waiting connections are refused at once and counted", () =>
+    Effect.gen(function*() {
+      const echo = yield* EchoServer.make()
+      const tunnelPort = yield* freePort()
+      const userPort = yield* freePort()
+      const server = yield* startServer(
+        serverConfig(tunnelPort, [mapping(userPort, echo.port)], { channel_size: 2 }),
+        { userWaitMillis: 5_000, authFailuresPerMinute: 10 }
+      )
+      // no client yet: every user connection has to wait
+      const waiting = yield* Effect.forEach([1, 2], (i) => Effect.fork(roundTrip(userPort, Buffer.from(`w${i}`))))
+      assert.isTrue(yield* eventually(() => server.value.hub.waiting === 2))
+      const refused = yield* Effect.forEach([1, 2, 3], () => connectAndWaitEnd(userPort, 2_000), { concurrency: 3 })
+      assert.deepStrictEqual(refused.map((r) => r !== "timeout"), [true, true, true])
+      assert.strictEqual(server.value.stats.refused, 3)
+      yield* startClient(clientConfig(tunnelPort))
+      const answers = yield* Effect.forEach(waiting, (f) => Effect.flatten(f.await))
+      assert.deepStrictEqual(answers.map(String), ["w1", "w2"])
+    }))
+
+  it.scopedLive("the pool is replenished as data channels are used", () =>
+    Effect.gen(function*() {
+      const echo = yield* EchoServer.make()
+      const tunnelPort = yield* freePort()
+      const userPort = yield* freePort()
+      const server = yield* startServer(serverConfig(tunnelPort, [mapping(userPort, echo.port)], { connection_pool: 4 }))
+      yield* startClient(clientConfig(tunnelPort))
+      assert.isTrue(yield* eventually(() => server.value.hub.readyCount === 4))
+      for (let i = 0; i < 30; i++) {
+        assert.strictEqual((yield* roundTrip(userPort, Buffer.from(`n${i}`))).toString(), `n${i}`)
+      }
+      assert.isTrue(yield* eventually(() => server.value.hub.readyCount === 4))
+      assert.strictEqual(server.value.stats.opened, 30)
+    }))
+
+  it.scopedLive("the client's forwarder overrides the server's target for that port", () =>
+    Effect.gen(function*() {
+      const echo = yield* EchoServer.make()
+      const nowhere = yield* freePort()
+      const tunnelPort = yield* freePort()
+      const userPort = yield* freePort()
+      yield* startServer(serverConfig(tunnelPort, [mapping(userPort, nowhere)]))
+      yield* startClient(clientConfig(tunnelPort, {
+        forwarder: new Map([[userPort, { host: "127.0.0.1", port: echo.port }]])
+      }))
+      assert.strictEqual((yield* roundTrip(userPort, Buffer.from("redirected"))).toString(), "redirected")
+      assert.strictEqual(echo.accepted(), 1)
+    }))
+})
