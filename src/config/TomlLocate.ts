@@ -4,15 +4,11 @@
  * lines; anything it cannot place (inline tables, dotted keys) gives `undefined`.
  */
 
-const HEADER = /^\s*\[(?!\[)\s*([^\]]*?)\s*\]/
-const ARRAY_HEADER = /^\s*\[\[\s*([^\]]*?)\s*\]\]/
+const HEADER = /^\s*(\[\[?)\s*([^\]]*?)\s*\]/
+const BARE_OR_QUOTED = `(?:[A-Za-z0-9_-]+|"(?:[^"\\\\]|\\\\.)*"|'[^']*')`
+const KEY = new RegExp(`^\\s*(${BARE_OR_QUOTED}(?:\\s*\\.\\s*${BARE_OR_QUOTED})*)\\s*=`)
 
 const unquote = (name: string): string => name.replace(/^(["'])(.*)\1$/, "$2")
-
-const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
-
-/** A line matching `key =` (bare or quoted key); the match ends just after the `=`. */
-const keyLine = (key: string): RegExp => new RegExp(`^\\s*(?:${escapeRegExp(key)}|"${escapeRegExp(key)}"|'${escapeRegExp(key)}')\\s*=`)
 
 /** Offsets where each line starts. */
 const lineStarts = (text: string): Array<number> => {
@@ -101,47 +97,79 @@ const elementOffset = (text: string, from: number, index: number): number | unde
   return undefined
 }
 
+/** Offset just after a value starting at or after `from` (arrays and tables may span lines). */
+const skipValue = (text: string, from: number): number => {
+  let i = from
+  let depth = 0
+  while (i < text.length) {
+    const c = text[i]!
+    if (c === "\n" && depth === 0) return i
+    if (c === "#") {
+      while (i < text.length && text[i] !== "\n") i++
+      continue
+    }
+    if (c === '"' || c === "'") {
+      i = skipString(text, i)
+      continue
+    }
+    if (c === "[" || c === "{") depth++
+    else if ((c === "]" || c === "}") && depth > 0) depth--
+    i++
+  }
+  return i
+}
+
+type Statement =
+  | { readonly kind: "header"; readonly name: string; readonly line: number }
+  | { readonly kind: "key"; readonly table: string | undefined; readonly key: string; readonly line: number; readonly value: number }
+
+/** The headers and `key = value` statements of a document, skipping over multi-line values. */
+const statements = (text: string, starts: ReadonlyArray<number>): Array<Statement> => {
+  const out: Array<Statement> = []
+  let table: string | undefined
+  let n = 0
+  while (n < starts.length) {
+    const start = starts[n]!
+    const end = n + 1 < starts.length ? starts[n + 1]! - 1 : text.length
+    const line = text.slice(start, end)
+    const header = HEADER.exec(line)
+    if (header !== null) {
+      table = header[2]!.split(".").map((part) => unquote(part.trim())).join(".")
+      out.push({ kind: "header", name: table, line: n + 1 })
+      n++
+      continue
+    }
+    const key = KEY.exec(line)
+    if (key === null) {
+      n++
+      continue
+    }
+    const value = start + key[0].length
+    out.push({ kind: "key", table, key: unquote(key[1]!.trim()), line: n + 1, value })
+    const after = skipValue(text, value)
+    n = Math.max(n + 1, lineAt(starts, after))
+  }
+  return out
+}
+
 /** The 1-based line where `path` is written in `text`, or `undefined` when it cannot be found. */
 export const findLine = (text: string, path: ReadonlyArray<PropertyKey>): number | undefined => {
   if (path.length === 0) return undefined
-  const lines = text.split("\n")
   const starts = lineStarts(text)
-  const [table, key, ...rest] = path
+  const all = statements(text, starts)
+  const [table, key, element] = path
   const tableName = String(table)
-
-  // Top-level: a `[table]` / `[table.sub]` / `[[table]]` header or a bare `table = …` before any header.
-  let sectionStart: number | undefined
-  let inRoot = true
-  let rootKeyLine: number | undefined
-  for (let n = 0; n < lines.length; n++) {
-    const header = ARRAY_HEADER.exec(lines[n]!) ?? HEADER.exec(lines[n]!)
-    if (header !== null) {
-      inRoot = false
-      const name = unquote(header[1]!)
-      if (name === tableName || name.startsWith(`${tableName}.`)) {
-        if (name === tableName) {
-          sectionStart = n
-          break
-        }
-        if (sectionStart === undefined && key === undefined) return n + 1
-      }
-      continue
-    }
-    if (inRoot && rootKeyLine === undefined && keyLine(tableName).test(lines[n]!)) rootKeyLine = n
+  if (key === undefined) {
+    const found = all.find((s) =>
+      s.kind === "header"
+        ? s.name === tableName || s.name.startsWith(`${tableName}.`)
+        : s.table === undefined && s.key === tableName
+    )
+    return found?.line
   }
-  if (key === undefined) return sectionStart !== undefined ? sectionStart + 1 : rootKeyLine !== undefined ? rootKeyLine + 1 : undefined
-  if (sectionStart === undefined) return undefined
-
-  const re = keyLine(String(key))
-  for (let n = sectionStart + 1; n < lines.length; n++) {
-    const line = lines[n]!
-    if (HEADER.test(line) || ARRAY_HEADER.test(line)) return undefined
-    const m = re.exec(line)
-    if (m === null) continue
-    const element = rest[0]
-    if (typeof element !== "number") return n + 1
-    const at = elementOffset(text, starts[n]! + m[0].length, element)
-    return at === undefined ? n + 1 : lineAt(starts, at)
-  }
-  return undefined
+  const found = all.find((s) => s.kind === "key" && s.table === tableName && s.key === String(key))
+  if (found === undefined || found.kind !== "key") return undefined
+  if (typeof element !== "number") return found.line
+  const at = elementOffset(text, found.value, element)
+  return at === undefined ? found.line : lineAt(starts, at)
 }

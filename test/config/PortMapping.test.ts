@@ -253,7 +253,12 @@ describe("properties", () => {
       )
     },
     ({ s }) => {
-      for (const parse of [PortMapping.parsePortMapping, PortMapping.parseForwarder, PortMapping.parseHostPort]) {
+      const parsers: ReadonlyArray<(s: string) => Either.Either<unknown, string>> = [
+        PortMapping.parsePortMapping,
+        PortMapping.parseForwarder,
+        PortMapping.parseHostPort
+      ]
+      for (const parse of parsers) {
         const result = parse(s)
         assert.isTrue(Either.isEither(result))
         if (Either.isLeft(result)) assert.isAbove(result.left.length, 0)

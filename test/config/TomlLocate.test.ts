@@ -33,7 +33,7 @@ describe("TomlLocate.findLine", () => {
     assert.strictEqual(TomlLocate.findLine(text, ["server", "bind_addr"]), 8)
     assert.strictEqual(TomlLocate.findLine(text, ["server", "ports"]), 9)
     assert.strictEqual(TomlLocate.findLine(text, ["client", "ports"]), 5)
-    assert.strictEqual(TomlLocate.findLine(text, ["server", "token"]), 16)
+    assert.strictEqual(TomlLocate.findLine(text, ["server", "token"]), 15)
     assert.deepStrictEqual(
       [0, 1, 2, 3, 4, 5, 6].map((i) => TomlLocate.findLine(text, ["server", "ports", i])),
       [9, 10, 10, 12, 12, 13, 13]
