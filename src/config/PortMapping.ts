@@ -13,8 +13,10 @@ export const DEFAULT_BIND_HOST = "0.0.0.0"
 /** What the client dials when the entry names no target host. */
 export const DEFAULT_TARGET_HOST = "127.0.0.1"
 
-/** Lowest and highest valid TCP port. */
+/** Lowest valid TCP port. */
 export const MIN_PORT = 1
+
+/** Highest valid TCP port. */
 export const MAX_PORT = 65535
 
 const quote = (text: string): string => JSON.stringify(text)

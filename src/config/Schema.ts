@@ -221,7 +221,9 @@ export const Forwarder = entryList({
 })
 
 /** `token`: decoded straight into `Redacted` so it never reaches a log. */
-export const Token = Schema.Redacted(text("a secret"))
+export const Token = Schema.Redacted(
+  Schema.String.annotations({ message: message((a) => `expected a string, got ${describeValue(a)}`) })
+)
 
 /** `transport`: any name of the grammar; whether it is implemented is checked where transports are built. */
 export const Transport = oneOf(transportNames, "transport")
@@ -320,7 +322,7 @@ export const compatibilityWarning = (role: "server" | "client", key: string): st
     ? `client.connection_pool: accepted for compatibility but ignored; the server's connection_pool decides the pool size`
     : `${role}.${key}: accepted for compatibility but not implemented yet; ignored`
 
-/** One warning per compatibility key present in a decoded section, in file order of the key list. */
+/** One warning per compatibility key present in a section, in the order of `compatibilityKeys`. */
 export const compatibilityWarnings = (
   role: "server" | "client",
   section: Readonly<Record<string, unknown>>

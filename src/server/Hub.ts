@@ -13,8 +13,16 @@ import type { Frame } from "../protocol/Protocol.ts"
 
 /** Why a user connection got no data channel. */
 export class HubError extends Schema.TaggedError<HubError>()("HubError", {
-  reason: Schema.Literal("Full", "Timeout")
+  reason: Schema.Literal("Full", "Timeout", "Gone")
 }) {}
+
+/**
+ * Where `take` puts the channel it hands out, synchronously, before the taking fiber resumes: if that
+ * fiber is interrupted in between, its finalizer still finds the channel and closes it.
+ */
+export interface Holder {
+  channel: Channel | undefined
+}
 
 /** The hub's view of a live control session. */
 export interface LiveSession {
@@ -108,16 +116,20 @@ export class Hub {
    * A data channel for one user connection: an idle one at once, otherwise wait (bounded by
    * `channelSize` waiters and `waitMillis`).
    */
-  take(): Effect.Effect<Channel, HubError> {
+  take(holder: Holder): Effect.Effect<Channel, HubError> {
     return Effect.suspend(() => {
       const idle = this.popIdle()
       if (idle) {
+        holder.channel = idle
         this.demand()
         return Effect.succeed(idle)
       }
       if (this.waiters.size >= this.options.channelSize) return Effect.fail(new HubError({ reason: "Full" }))
       return Effect.async<Channel, HubError>((resume) => {
-        const waiter: Waiter = (channel) => resume(Effect.succeed(channel))
+        const waiter: Waiter = (channel) => {
+          holder.channel = channel
+          resume(Effect.succeed(channel))
+        }
         this.waiters.add(waiter)
         this.demand()
         return Effect.sync(() => this.waiters.delete(waiter))

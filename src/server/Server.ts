@@ -94,7 +94,7 @@ export const make = (
         }),
         Effect.catchAll((e) => {
           stats.rejected++
-          if (e.reason === "AuthFailed" || e.reason === "NotBackhaul") limiter.fail(source)
+          if (e.reason === "AuthFailed" || e.reason === "NotBackhaul" || e.reason === "Timeout") limiter.fail(source)
           return e.reason === "UnknownSession"
             ? Effect.logDebug(`refused data channel from ${channel.remote}: ${e.detail}`)
             : warnRejected(`refused tunnel connection from ${channel.remote}: ${e.message}`)

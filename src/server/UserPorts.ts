@@ -16,7 +16,8 @@ import * as Tcp from "../net/Tcp.ts"
 import * as Pipe from "../tunnel/Pipe.ts"
 import type { Stats } from "../tunnel/Stats.ts"
 import * as RateLimitedLog from "../util/RateLimitedLog.ts"
-import type { Hub } from "./Hub.ts"
+import { type Holder, type Hub, HubError } from "./Hub.ts"
+import { awaitClose } from "../net/Closed.ts"
 
 /** One bound user port. */
 export interface UserPort {
@@ -35,9 +36,12 @@ export interface UserPortsContext {
 
 /** Serves one user connection on `port`. */
 const serve = (ctx: UserPortsContext, port: UserPort, warnRefused: (m: string) => Effect.Effect<void>) =>
-(socket: net.Socket): Effect.Effect<void> =>
-  Effect.gen(function*() {
-    const channel = yield* ctx.hub.take()
+(socket: net.Socket): Effect.Effect<void> => {
+  const held: Holder = { channel: undefined }
+  // a user who resets the connection while waiting gives up its place in the queue
+  const userGone = Effect.zipRight(awaitClose(socket), new HubError({ reason: "Gone" }))
+  return Effect.gen(function*() {
+    const channel = yield* Effect.raceFirst(ctx.hub.take(held), userGone)
     const target = formatHostPort({ host: port.targetHost, port: port.targetPort })
     yield* Handshake.sendFrame(channel.stream, { _tag: "Connect", port: port.port, target })
     ctx.stats.opened++
@@ -49,7 +53,10 @@ const serve = (ctx: UserPortsContext, port: UserPort, warnRefused: (m: string) =
     ctx.stats.bytesDown += moved.bToA
     yield* Effect.logDebug(`closed: ${moved.aToB} bytes up, ${moved.bToA} down`)
   }).pipe(
+    // the data channel is single-use: whatever happened, it is closed when this connection is done
+    Effect.ensuring(Effect.sync(() => held.channel?.stream.destroy())),
     Effect.catchTag("HubError", (e) => {
+      if (e.reason === "Gone") return Effect.void
       if (e.reason === "Full") {
         ctx.stats.refused++
         return warnRefused(`port ${port.port}: refused a connection, ${ctx.hub.waiting} already waiting (channel_size)`)
@@ -59,6 +66,7 @@ const serve = (ctx: UserPortsContext, port: UserPort, warnRefused: (m: string) =
     }),
     Effect.annotateLogs({ port: port.port, from: `${socket.remoteAddress}:${socket.remotePort}` })
   )
+}
 
 /** Binds every port of every mapping for the life of the scope. */
 export const bindAll = (

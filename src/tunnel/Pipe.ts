@@ -34,13 +34,13 @@ export const pipe = (a: Duplex, b: Duplex): Effect.Effect<PipeStats> =>
       a.destroy()
       b.destroy()
     }
+    if (a.destroyed || b.destroyed) {
+      // one side is already gone (reset before the pump started): nothing can flow, close the other
+      failBoth()
+      return resume(Effect.succeed(stats()))
+    }
     for (const s of [a, b]) {
-      if (s.destroyed) {
-        // already closed: count it now, a later `close` event will not come
-        queueMicrotask(onClose)
-      } else {
-        s.once("close", onClose)
-      }
+      s.once("close", onClose)
       s.once("error", failBoth)
     }
     // A side that closes without ending cleanly (reset, aborted) takes the other side down with it.

@@ -289,7 +289,7 @@ ports = "4000"
         "server.heartbeat (line 7): expected an integer from 1 to 3600, got 1.5",
         `server.log_level (line 8): unknown log level "verbose"; expected one of panic, fatal, error, warn, info, debug, trace`,
         `server.mux_session (line 9): expected an integer from 1 to 256, got "2"`,
-        `server.token (line 10): expected a string like "a secret", got 42`,
+        `server.token (line 10): expected a string, got 42`,
         `server.ports (line 11): expected an array of strings like ["4000=5201"], got "4000"`
       ])
     }))
