@@ -1,0 +1,134 @@
+/**
+ * The hub's matching of user connections to data channels, with fake channels and a fake session.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import { PassThrough } from "node:stream"
+import * as AuthLimiter from "../../src/server/AuthLimiter.ts"
+import * as Hub from "../../src/server/Hub.ts"
+import type { Frame } from "../../src/protocol/Protocol.ts"
+
+const channel = () => ({ stream: new PassThrough(), remote: "test" })
+
+const session = (id: string) => {
+  const sent: Array<Frame> = []
+  const closed: Array<string> = []
+  return { sent, closed, live: { id, send: (f: Frame) => sent.push(f), close: (r: string) => closed.push(r) } }
+}
+
+const asked = (sent: ReadonlyArray<Frame>) =>
+  sent.reduce((n, f) => n + (f._tag === "OpenData" ? f.count : 0), 0)
+
+describe("Hub", () => {
+  it("asks for the pool on install and one more for each channel taken", () =>
+    Effect.runPromise(Effect.gen(function*() {
+      const hub = Hub.make({ poolSize: 3, channelSize: 10, waitMillis: 1000 })
+      const s = session("a")
+      hub.install(s.live)
+      assert.strictEqual(asked(s.sent), 3)
+      for (let i = 0; i < 3; i++) assert.isTrue(hub.offer("a", channel()))
+      assert.strictEqual(hub.readyCount, 3)
+      assert.strictEqual(asked(s.sent), 3)
+      yield* hub.take({ channel: undefined })
+      assert.strictEqual(asked(s.sent), 4)
+    })))
+
+  it("a waiting user gets the next channel offered, and demand covers every waiter", () =>
+    Effect.runPromise(Effect.gen(function*() {
+      const hub = Hub.make({ poolSize: 1, channelSize: 10, waitMillis: 5000 })
+      const s = session("a")
+      hub.install(s.live)
+      const held: Hub.Holder = { channel: undefined }
+      const fibers = yield* Effect.forEach([held, { channel: undefined }], (h) => Effect.fork(hub.take(h)))
+      yield* Effect.yieldNow()
+      assert.strictEqual(hub.waiting, 2)
+      assert.strictEqual(asked(s.sent), 3)
+      const c = channel()
+      hub.offer("a", c)
+      const got = yield* Fiber.join(fibers[0]!)
+      assert.strictEqual(got, c)
+      assert.strictEqual(held.channel, c)
+      yield* Fiber.interrupt(fibers[1]!)
+      assert.strictEqual(hub.waiting, 0)
+    })))
+
+  it("refuses beyond channelSize and times out a waiter", () =>
+    Effect.runPromise(Effect.gen(function*() {
+      const hub = Hub.make({ poolSize: 0, channelSize: 1, waitMillis: 50 })
+      const first = yield* Effect.fork(Effect.flip(hub.take({ channel: undefined })))
+      yield* Effect.yieldNow()
+      const second = yield* Effect.flip(hub.take({ channel: undefined }))
+      assert.strictEqual(second.reason, "Full")
+      assert.strictEqual((yield* Fiber.join(first)).reason, "Timeout")
+    })))
+
+  it("channels of another session are refused; replacing a session closes its idle channels", () =>
+    Effect.runPromise(Effect.gen(function*() {
+      const hub = Hub.make({ poolSize: 2, channelSize: 10, waitMillis: 1000 })
+      const a = session("a")
+      hub.install(a.live)
+      const idle = channel()
+      hub.offer("a", idle)
+      assert.isFalse(hub.offer("zzz", channel()))
+      const b = session("b")
+      hub.install(b.live)
+      assert.deepStrictEqual(a.closed, ["replaced by a newer client session"])
+      assert.isTrue(idle.stream.destroyed)
+      assert.strictEqual(hub.readyCount, 0)
+      assert.isFalse(hub.offer("a", channel()))
+      assert.isTrue(hub.isLive("b"))
+      hub.uninstall("a")
+      assert.isTrue(hub.isLive("b"))
+      hub.uninstall("b")
+      assert.isUndefined(hub.sessionId)
+    })))
+
+  it("skips idle channels that died while pooled", () =>
+    Effect.runPromise(Effect.gen(function*() {
+      const hub = Hub.make({ poolSize: 2, channelSize: 10, waitMillis: 1000 })
+      hub.install(session("a").live)
+      const dead = channel()
+      const alive = channel()
+      hub.offer("a", dead)
+      hub.offer("a", alive)
+      dead.stream.destroy()
+      yield* Effect.sleep(5)
+      assert.strictEqual(yield* hub.take({ channel: undefined }), alive)
+    })))
+
+  it("heal re-asks for channels that never arrived", () => {
+    const hub = Hub.make({ poolSize: 2, channelSize: 10, waitMillis: 1000 })
+    const s = session("a")
+    hub.install(s.live)
+    assert.strictEqual(asked(s.sent), 2)
+    hub.heal(60_000)
+    assert.strictEqual(asked(s.sent), 2)
+    hub.heal(-1)
+    assert.strictEqual(asked(s.sent), 4)
+  })
+})
+
+describe("AuthLimiter", () => {
+  it("blocks an address after maxFailures within the window, and forgets it after", () => {
+    const limiter = AuthLimiter.make({ maxFailures: 3, windowMillis: 1000 })
+    for (let i = 0; i < 3; i++) {
+      assert.isFalse(limiter.blocked("1.2.3.4", 100))
+      limiter.fail("1.2.3.4", 100 + i)
+    }
+    assert.isTrue(limiter.blocked("1.2.3.4", 200))
+    assert.isFalse(limiter.blocked("5.6.7.8", 200))
+    assert.isFalse(limiter.blocked("1.2.3.4", 1200))
+  })
+
+  it("stays bounded under a flood of addresses", () => {
+    const limiter = AuthLimiter.make({ maxFailures: 1, windowMillis: 10, maxEntries: 100 })
+    for (let i = 0; i < 10_000; i++) limiter.fail(`10.0.${i >> 8}.${i & 255}`, i)
+    assert.isTrue(limiter.blocked("10.0.39.15", 9_999))
+  })
+
+  it("hostOf strips the port, IPv6 included", () => {
+    assert.strictEqual(AuthLimiter.hostOf("1.2.3.4:555"), "1.2.3.4")
+    assert.strictEqual(AuthLimiter.hostOf("::1:555"), "::1")
+  })
+})
