@@ -26,6 +26,9 @@ describe("dist/backhaul", () => {
       const help = yield* Processes.run(binary, ["--help"])
       assert.strictEqual(help.code, 0)
       for (const word of ["server", "client", "check", "demo", "--config"]) assert.include(help.output, word)
+      const completions = yield* Processes.run(binary, ["--completions", "bash"])
+      assert.strictEqual(completions.code, 0)
+      assert.include(completions.output, "complete -F")
     }))
 
   it.live("check: a bad config lists every problem with its key and exits 1", () =>
