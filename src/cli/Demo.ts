@@ -8,25 +8,11 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import { createHash, randomBytes } from "node:crypto"
-import * as net from "node:net"
 import { makeClientConfig, makeServerConfig } from "../config/Load.ts"
 import * as EchoServer from "../net/EchoServer.ts"
 import { freePort } from "../net/FreePort.ts"
+import { roundTrip } from "../net/Probe.ts"
 import * as Tunnel from "../Tunnel.ts"
-
-/** Sends `payload` to 127.0.0.1:port, half-closes, and collects everything echoed back. */
-export const roundTrip = (port: number, payload: Buffer): Effect.Effect<Buffer, Error> =>
-  Effect.async<Buffer, Error>((resume) => {
-    const chunks: Array<Buffer> = []
-    const socket = net.connect({ host: "127.0.0.1", port, allowHalfOpen: true }, () => socket.end(payload))
-    socket.on("data", (c: Buffer) => chunks.push(c))
-    socket.on("end", () => {
-      socket.end()
-      resume(Effect.succeed(Buffer.concat(chunks)))
-    })
-    socket.on("error", (e) => resume(Effect.fail(e)))
-    return Effect.sync(() => socket.destroy())
-  })
 
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex").slice(0, 16)
 

@@ -146,9 +146,7 @@ const issueProblems = (error: ParseResult.ParseError, text: string, role: Role) 
     }
   })
 
-const serverFromSection = (s: ConfigSchema.ServerSection): ServerConfig => ({
-  role: "server",
-  bind_addr: s.bind_addr,
+const commonFromSection = (s: ConfigSchema.ServerSection | ConfigSchema.ClientSection) => ({
   transport: s.transport,
   token: s.token,
   keepalive_period: s.keepalive_period,
@@ -156,7 +154,13 @@ const serverFromSection = (s: ConfigSchema.ServerSection): ServerConfig => ({
   log_level: s.log_level,
   mux_session: s.mux_session,
   heartbeat: s.heartbeat,
-  dial_timeout: s.dial_timeout,
+  dial_timeout: s.dial_timeout
+})
+
+const serverFromSection = (s: ConfigSchema.ServerSection): ServerConfig => ({
+  role: "server",
+  bind_addr: s.bind_addr,
+  ...commonFromSection(s),
   channel_size: s.channel_size,
   connection_pool: s.connection_pool,
   ports: s.ports
@@ -165,14 +169,7 @@ const serverFromSection = (s: ConfigSchema.ServerSection): ServerConfig => ({
 const clientFromSection = (s: ConfigSchema.ClientSection): ClientConfig => ({
   role: "client",
   remote_addr: s.remote_addr,
-  transport: s.transport,
-  token: s.token,
-  keepalive_period: s.keepalive_period,
-  nodelay: s.nodelay,
-  log_level: s.log_level,
-  mux_session: s.mux_session,
-  heartbeat: s.heartbeat,
-  dial_timeout: s.dial_timeout,
+  ...commonFromSection(s),
   retry_interval: s.retry_interval,
   forwarder: s.forwarder
 })

@@ -5,6 +5,7 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { createHash } from "node:crypto"
 import * as net from "node:net"
+export { roundTrip } from "../../src/net/Probe.ts"
 
 /** Deterministic pseudo-random bytes (xorshift), so big payloads need not be held in memory. */
 export const pattern = (seed: number, length: number): Buffer => {
@@ -58,20 +59,6 @@ export const transfer = (port: number, total: number, host = "127.0.0.1", chunk 
     socket.on("end", () => {
       socket.end()
       resume(Effect.succeed({ sentHash: sentHash.digest("hex"), receivedHash: receivedHash.digest("hex"), sent, received }))
-    })
-    socket.on("error", (e) => resume(Effect.fail(e)))
-    return Effect.sync(() => socket.destroy())
-  })
-
-/** Sends `payload`, half-closes, and returns everything received until the peer's end. */
-export const roundTrip = (port: number, payload: Buffer, host = "127.0.0.1"): Effect.Effect<Buffer, Error> =>
-  Effect.async<Buffer, Error>((resume) => {
-    const chunks: Array<Buffer> = []
-    const socket = net.connect({ host, port, allowHalfOpen: true }, () => socket.end(payload))
-    socket.on("data", (c: Buffer) => chunks.push(c))
-    socket.on("end", () => {
-      socket.end()
-      resume(Effect.succeed(Buffer.concat(chunks)))
     })
     socket.on("error", (e) => resume(Effect.fail(e)))
     return Effect.sync(() => socket.destroy())
