@@ -10,7 +10,6 @@ import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as LogLevel from "effect/LogLevel"
 import * as Redacted from "effect/Redacted"
-import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import { formatHostPort, type ClientConfig } from "../config/Config.ts"
@@ -92,9 +91,9 @@ export const make = (config: ClientConfig): Effect.Effect<RunningClient, never, 
       Effect.ensuring(SubscriptionRef.set(connected, false))
     )
 
-    // a session that ends is followed by a fresh connect after a short, jittered pause
+    // retry the connect, repeat the session: a fresh connect follows every session that ends
     yield* session.pipe(
-      Effect.repeat(Schedule.spaced(`${config.retry_interval} seconds`).pipe(Schedule.jittered)),
+      Effect.repeat(Schedules.nextSession(`${config.retry_interval} seconds`)),
       Effect.forkScoped
     )
     return { stats, connected }

@@ -12,5 +12,13 @@ export const reconnect = (first: Duration.DurationInput, cap: Duration.DurationI
     Schedule.jittered
   )
 
+/**
+ * Pause before the next session after one ended: `first` after a healthy session, backing off like
+ * `reconnect` while sessions keep ending quickly (two clients fighting over one server, a server that
+ * accepts and then drops us).
+ */
+export const nextSession = (first: Duration.DurationInput, healthy: Duration.DurationInput = "60 seconds") =>
+  reconnect(first).pipe(Schedule.resetAfter(healthy))
+
 /** A few quick retries for one data channel dial. */
 export const dataDial = Schedule.exponential("50 millis", 2).pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(3)))
