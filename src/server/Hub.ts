@@ -118,12 +118,8 @@ export class Hub {
    */
   take(holder: Holder): Effect.Effect<Channel, HubError> {
     return Effect.suspend(() => {
-      const idle = this.popIdle()
-      if (idle) {
-        holder.channel = idle
-        this.demand()
-        return Effect.succeed(idle)
-      }
+      const idle = this.tryTake(holder)
+      if (idle) return Effect.succeed(idle)
       if (this.waiters.size >= this.options.channelSize) return Effect.fail(new HubError({ reason: "Full" }))
       return Effect.async<Channel, HubError>((resume) => {
         const waiter: Waiter = (channel) => {
@@ -137,6 +133,16 @@ export class Hub {
         Effect.timeoutFail({ duration: this.options.waitMillis, onTimeout: () => new HubError({ reason: "Timeout" }) })
       )
     })
+  }
+
+  /** An idle data channel if one is ready now (the common case: no fiber, no timer). */
+  tryTake(holder: Holder): Channel | undefined {
+    const idle = this.popIdle()
+    if (idle) {
+      holder.channel = idle
+      this.demand()
+    }
+    return idle
   }
 
   /**

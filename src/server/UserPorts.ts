@@ -41,7 +41,7 @@ const serve = (ctx: UserPortsContext, port: UserPort, warnRefused: (m: string) =
   // a user who resets the connection while waiting gives up its place in the queue
   const userGone = Effect.zipRight(awaitClose(socket), new HubError({ reason: "Gone" }))
   return Effect.gen(function*() {
-    const channel = yield* Effect.raceFirst(ctx.hub.take(held), userGone)
+    const channel = ctx.hub.tryTake(held) ?? (yield* Effect.raceFirst(ctx.hub.take(held), userGone))
     const target = formatHostPort({ host: port.targetHost, port: port.targetPort })
     yield* Handshake.sendFrame(channel.stream, { _tag: "Connect", port: port.port, target })
     ctx.stats.opened++
