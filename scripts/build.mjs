@@ -10,11 +10,23 @@ import { fileURLToPath } from "node:url"
 const root = join(dirname(fileURLToPath(import.meta.url)), "..")
 const require = createRequire(import.meta.url)
 const bunPackage = dirname(require.resolve("bun/package.json"))
-const bun = join(bunPackage, "bin", process.platform === "win32" ? "bun.exe" : "bun.exe")
+// the npm package ships its native executable as bin/bun.exe on every platform
+const bun = join(bunPackage, "bin", "bun.exe")
 const candidates = [bun, join(root, "node_modules", ".bin", "bun")]
 
 mkdirSync(join(root, "dist"), { recursive: true })
-const args = ["build", "--compile", "--minify-syntax", "--sourcemap=none", "src/cli/main.ts", "--outfile", "dist/backhaul"]
+// A service binary must not change behaviour with whatever .env or bunfig.toml sits in its working folder.
+const args = [
+  "build",
+  "--compile",
+  "--no-compile-autoload-dotenv",
+  "--no-compile-autoload-bunfig",
+  "--minify-syntax",
+  "--sourcemap=none",
+  "src/cli/main.ts",
+  "--outfile",
+  "dist/backhaul"
+]
 for (const exe of candidates) {
   const r = spawnSync(exe, args, { cwd: root, stdio: "inherit" })
   if (r.error?.code === "ENOENT") continue

@@ -1,0 +1,99 @@
+// Bulk throughput: iperf3 through each tunnel, against direct loopback and a socat one-hop relay to the
+// same iperf3 server. Runs are interleaved (direct, socat, each tunnel; repeat) so drift hits all alike.
+import { freePorts, HOST } from "./net.mjs"
+import * as procs from "./procs.mjs"
+import { median } from "./stats.mjs"
+import * as tunnel from "./tunnel.mjs"
+
+const CASES = [
+  { key: "fwd1", label: "bulk forward, 1 stream", reverse: false, streams: 1 },
+  { key: "fwd8", label: "bulk forward, 8 streams", reverse: false, streams: 8 },
+  { key: "rev1", label: "bulk reverse (-R), 1 stream", reverse: true, streams: 1 },
+  { key: "rev8", label: "bulk reverse (-R), 8 streams", reverse: true, streams: 8 }
+]
+
+/** One iperf3 client run; retries when the server is still busy with the previous test. */
+async function iperf(port, { reverse, streams }, seconds) {
+  const args = ["-c", HOST, "-p", String(port), "-t", String(seconds), "-J", "--connect-timeout", "3000"]
+  if (reverse) args.push("-R")
+  if (streams > 1) args.push("-P", String(streams))
+  let last = "no attempt"
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const r = await procs.run("iperf3 -c", "iperf3", args, seconds * 1000 + 20_000)
+    let json
+    try {
+      json = JSON.parse(r.stdout)
+    } catch {
+      last = `iperf3 exited ${r.code}, unparsable output: ${(r.stderr || r.stdout).slice(0, 200)}`
+      continue
+    }
+    if (!json.error) {
+      return {
+        gbps: json.end.sum_received.bits_per_second / 1e9,
+        retransmits: json.end.sum_sent?.retransmits ?? null,
+        cpu: json.end.cpu_utilization_percent ?? null
+      }
+    }
+    last = json.error
+    if (!/busy/i.test(json.error)) break
+    await procs.sleep(1_000)
+  }
+  throw new Error(`iperf3 to port ${port}: ${last}`)
+}
+
+export async function bulk(ctx) {
+  const { profile, report } = ctx
+  const [iperfPort, socatPort, ...userPorts] = await freePorts(2 + ctx.transports.length)
+  const server = procs.start("iperf3 -s", "iperf3", ["-s", "-B", HOST, "-p", String(iperfPort)])
+  await server.waitFor(/Server listening/, 5_000)
+  const socatArgs = ["-d", "-d", `TCP-LISTEN:${socatPort},bind=${HOST},reuseaddr,fork,backlog=512`, `TCP:${HOST}:${iperfPort}`]
+  const socat = procs.start("socat relay", "socat", socatArgs)
+  await socat.waitFor(/listening on/, 5_000)
+
+  const endpoints = [{ name: "direct", port: iperfPort }, { name: "socat", port: socatPort }]
+  const tunnels = []
+  for (const [i, transport] of ctx.transports.entries()) {
+    const t = await tunnel.start({ binary: ctx.binary, transport, ports: [tunnel.mapping(userPorts[i], iperfPort)], extra: ctx.extra })
+    tunnels.push(t)
+    endpoints.push({ name: transport, port: userPorts[i], tunnel: t })
+  }
+
+  const raw = { socatCommand: `socat ${socatArgs.slice(2).join(" ")}`, seconds: profile.iperfSeconds, cases: {} }
+  for (const c of CASES) {
+    const runs = Object.fromEntries(endpoints.map((e) => [e.name, []]))
+    for (let rep = 0; rep < profile.runs; rep++) {
+      for (const e of endpoints) {
+        try {
+          runs[e.name].push(await iperf(e.port, c, profile.iperfSeconds))
+        } catch (err) {
+          ctx.fail(`${c.label} via ${e.name}: ${err.message}`)
+          runs[e.name].push({ gbps: NaN, error: err.message })
+        }
+      }
+      const summary = endpoints.map((e) => `${e.name} ${runs[e.name].at(-1).gbps.toFixed(2)}`).join(", ")
+      console.error(`bench: ${c.label}, run ${rep + 1}/${profile.runs}: ${summary} Gbit/s`)
+    }
+    raw.cases[c.key] = { ...c, runs }
+    const med = (name) => median(runs[name].map((r) => r.gbps))
+    const unit = "Gbit/s"
+    report.baseline({ name: "direct loopback", metric: c.label, unit, value: med("direct"), runs: runs.direct })
+    report.baseline({ name: "socat one-hop", metric: c.label, unit, value: med("socat"), runs: runs.socat })
+    for (const t of tunnels) {
+      report.add({
+        transport: t.transport,
+        section: "bulk",
+        metric: c.label,
+        unit,
+        tunnel: med(t.transport),
+        baseline: med("socat"),
+        baselineName: "socat",
+        target: "bulk",
+        runs: runs[t.transport]
+      })
+    }
+  }
+  for (const t of tunnels) ctx.noteShutdown(t, await t.stop())
+  await socat.stop()
+  await server.stop()
+  return raw
+}
