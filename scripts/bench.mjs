@@ -41,7 +41,7 @@ let cleaning = false
 const cleanup = async () => {
   if (cleaning) return
   cleaning = true
-  await procs.stopAll()
+  await procs.shutdown()
   tunnel.removeConfigDir()
 }
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
@@ -76,11 +76,12 @@ async function main() {
   const toolProblem = ensureTools()
   if (toolProblem) return die(toolProblem)
 
+  const measured = tunnel.snapshot(binary)
   const report = new Report()
   const skipped = {}
   const transports = []
   for (const t of args.transports ?? tunnel.DEFAULT_CANDIDATES) {
-    const probe = tunnel.implemented(binary, t)
+    const probe = tunnel.implemented(measured, t)
     if (probe.ok) transports.push(t)
     else skipped[t] = probe.detail
   }
@@ -89,22 +90,25 @@ async function main() {
 
   const failures = []
   const ctx = {
-    binary,
+    binary: measured,
     profile: args.profile,
     transports,
     extra: tunnel.parseSets(args.sets),
     report,
     fail: (message) => {
+      if (procs.isShuttingDown()) return
       failures.push(message)
       console.error(`bench: HARNESS FAILURE: ${message}`)
     },
-    noteShutdown: (t, { client, server, problems }) => {
-      if (client !== 0 || server !== 0) report.note(`${t.transport}: exit codes on SIGTERM: server ${server}, client ${client} (expected 0)`)
+    noteShutdown: (t, { client, server, clientStopMs, serverStopMs, problems }, what = "") => {
+      if (client !== 0 || server !== 0) report.note(`${t.transport}${what}: exit codes on SIGTERM: server ${server}, client ${client} (expected 0)`)
+      const slow = Math.max(clientStopMs ?? 0, serverStopMs ?? 0)
+      if (slow > 2_000) report.note(`${t.transport}${what}: slow exit on SIGTERM: client ${(clientStopMs / 1000).toFixed(1)} s, server ${(serverStopMs / 1000).toFixed(1)} s`)
       for (const p of new Set(problems)) report.note(`${t.transport} logged: ${p.replace(/^timestamp=\S+ /, "")}`)
     }
   }
   const started = new Date()
-  const machine = machineInfo(root, binary, procs.childFdLimit)
+  const machine = machineInfo(root, binary, measured, procs.childFdLimit)
   console.error(`bench: ${args.mode} run of ${args.only.join(", ")} for ${transports.join(", ")} on ${machine.cores} cores, ${machine.kernel}`)
 
   const raw = {}

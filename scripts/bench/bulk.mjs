@@ -44,7 +44,7 @@ async function iperf(port, { reverse, streams }, seconds) {
 export async function bulk(ctx) {
   const { profile, report } = ctx
   const [iperfPort, socatPort, ...userPorts] = await freePorts(2 + ctx.transports.length)
-  const server = procs.start("iperf3 -s", "iperf3", ["-s", "-B", HOST, "-p", String(iperfPort)])
+  const server = procs.start("iperf3 -s", "iperf3", ["-s", "--forceflush", "-B", HOST, "-p", String(iperfPort)])
   await server.waitFor(/Server listening/, 5_000)
   const socatArgs = ["-d", "-d", `TCP-LISTEN:${socatPort},bind=${HOST},reuseaddr,fork,backlog=512`, `TCP:${HOST}:${iperfPort}`]
   const socat = procs.start("socat relay", "socat", socatArgs)

@@ -88,6 +88,8 @@ export async function http(ctx) {
     report.baseline({ name: "direct", metric: `${c.label} rate`, unit: "req/s", value: med("direct", "rps"), digits: 0 })
     report.baseline({ name: "direct", metric: `${c.label} p50 latency`, unit: "ms", value: med("direct", "p50") })
     report.baseline({ name: "direct", metric: `${c.label} p99 latency`, unit: "ms", value: med("direct", "p99") })
+    const directErrors = runs.direct.reduce((n, r) => n + (r.errors ? errorCount(r.errors) : 0), 0)
+    if (directErrors > 0) report.note(`direct ${c.label}: wrk counted ${directErrors} socket errors / bad responses (details in the JSON runs)`)
     for (const t of tunnels) {
       const name = t.transport
       const row = { transport: name, section: "http", baselineName: "direct", runs: runs[name] }

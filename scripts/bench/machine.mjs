@@ -25,7 +25,8 @@ function commit(root) {
   }
 }
 
-export function machineInfo(root, binary, fdLimit) {
+/** `binary` is dist/backhaul, `measured` the copy the run uses. */
+export function machineInfo(root, binary, measured, fdLimit) {
   return {
     cores: Number(firstLine("nproc", [])) || os.availableParallelism(),
     cpu: os.cpus()[0]?.model ?? null,
@@ -33,7 +34,7 @@ export function machineInfo(root, binary, fdLimit) {
     kernel: firstLine("uname", ["-r"]),
     node: process.version,
     bun: firstLine(join(root, "node_modules", ".bin", "bun"), ["--version"]),
-    backhaul: firstLine(binary, ["--version"]),
+    backhaul: firstLine(measured, ["--version"]),
     binaryBuilt: statSync(binary).mtime.toISOString(),
     commit: commit(root),
     iperf3: toolVersion("iperf3", ["--version"]),

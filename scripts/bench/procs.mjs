@@ -6,6 +6,7 @@ import { spawn, spawnSync } from "node:child_process"
 import { readdirSync, readFileSync } from "node:fs"
 
 const live = new Set()
+let shuttingDown = false
 
 /** The hard open-file limit children can be raised to (no CAP_SYS_RESOURCE: cannot go past it). */
 export const hardFdLimit = (() => {
@@ -24,6 +25,7 @@ const KEEP_LINES = 200
  * `exited` promise and `waitFor(regex, ms)` which resolves with the first matching line (stdout or stderr).
  */
 export function start(name, cmd, args, { cwd, env, stdin = "ignore" } = {}) {
+  if (shuttingDown) throw new Error(`not starting ${name}: the benchmark is shutting down`)
   const child = spawn("bash", ["-c", `ulimit -n ${childFdLimit} && exec "$@"`, "bash", cmd, ...args], {
     cwd,
     env: env ?? process.env,
@@ -117,6 +119,13 @@ export async function stop(handle, ms = 3_000) {
 
 /** Stops every process still running. */
 export const stopAll = () => Promise.all([...live].map((h) => stop(h, 2_000)))
+
+/** Stops everything and refuses to start anything more (Ctrl-C, fatal error, end of run). */
+export const shutdown = () => {
+  shuttingDown = true
+  return stopAll()
+}
+export const isShuttingDown = () => shuttingDown
 
 /** Last-resort, synchronous: for `process.on("exit")`. */
 export const killAllNow = () => {

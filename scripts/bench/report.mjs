@@ -69,7 +69,8 @@ function markdownTable(table) {
 export function render(report, { markdown = false } = {}) {
   const { main, base } = cells(report)
   const table = markdown ? markdownTable : textTable
-  const parts = [table(main), "", "Baselines measured in the same run:", "", table(base)]
+  const parts = [table(main)]
+  if (base.length > 1) parts.push("", "Baselines measured in the same run:", "", table(base))
   if (report.notes.length) parts.push("", "Notes:", ...report.notes.map((n) => `- ${n}`))
   return parts.join("\n")
 }

@@ -59,7 +59,8 @@ async function measure(ctx, transport, n) {
     await Promise.race([opener.exited, procs.sleep(5_000)])
     await opener.stop()
   } finally {
-    ctx.noteShutdown(t, await t.stop())
+    result.shutdown = await t.stop()
+    ctx.noteShutdown(t, result.shutdown, ` after holding ${n} connections`)
     await echo.stop()
   }
   return result

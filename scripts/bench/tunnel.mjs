@@ -2,7 +2,7 @@
 // transport. The transport is nothing but the `transport` key of both configs: adding a transport to the
 // benchmark needs no change here.
 import { spawnSync } from "node:child_process"
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { freePort, HOST } from "./net.mjs"
@@ -16,6 +16,13 @@ export const DEFAULT_CANDIDATES = ["tcp", "tcpmux", "ws"]
 const dir = mkdtempSync(join(tmpdir(), "backhaul-bench-"))
 export const removeConfigDir = () => rmSync(dir, { recursive: true, force: true })
 let serial = 0
+
+/** A private copy of the binary, so that a rebuild during the run cannot mix two builds in one result. */
+export function snapshot(binary) {
+  const copy = join(dir, "backhaul")
+  copyFileSync(binary, copy)
+  return copy
+}
 
 const literal = (v) =>
   typeof v === "string" ? JSON.stringify(v) : Array.isArray(v) ? `[${v.map(literal).join(", ")}]` : String(v)
@@ -75,13 +82,21 @@ export async function start({ binary, transport, ports, extra = { server: {}, cl
 /** Lines at warning level or worse that a tunnel process logged (what went wrong during a run). */
 export const problems = (handle) => (handle?.lines ?? []).filter((l) => /level=(WARN|ERROR|FATAL)/.test(l))
 
-/** Stops client then server; returns their exit codes (0 is a clean shutdown on SIGTERM). */
+/** How long a tunnel process may take to exit on SIGTERM before it is killed (and that is reported). */
+const STOP_MS = 15_000
+
+/** Stops client then server; returns their exit codes (0 = clean exit on SIGTERM) and how long each took. */
 async function stop(tunnel) {
   // taken before stopping: the server warns about the session the client's shutdown ends
   const logged = [...problems(tunnel.server), ...problems(tunnel.client)]
-  const client = tunnel.client ? await tunnel.client.stop() : undefined
-  const server = await tunnel.server.stop()
-  return { client, server, problems: logged }
+  const timed = async (handle) => {
+    const t0 = performance.now()
+    const code = handle ? await handle.stop(STOP_MS) : undefined
+    return [code, performance.now() - t0]
+  }
+  const [client, clientStopMs] = await timed(tunnel.client)
+  const [server, serverStopMs] = await timed(tunnel.server)
+  return { client, server, clientStopMs, serverStopMs, problems: logged }
 }
 
 /** The user-port entry mapping `userPort` to `targetPort`. */

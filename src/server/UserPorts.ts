@@ -35,37 +35,38 @@ export interface UserPortsContext {
 }
 
 /** Serves one user connection on `port`. */
-const serve = (ctx: UserPortsContext, port: UserPort, warnRefused: (m: string) => Effect.Effect<void>) =>
-(socket: net.Socket): Effect.Effect<void> => {
-  const held: Holder = { channel: undefined }
-  // a user who resets the connection while waiting gives up its place in the queue
-  const userGone = Effect.zipRight(awaitClose(socket), new HubError({ reason: "Gone" }))
-  return Effect.gen(function*() {
-    const channel = ctx.hub.tryTake(held) ?? (yield* Effect.raceFirst(ctx.hub.take(held), userGone))
-    const target = formatHostPort({ host: port.targetHost, port: port.targetPort })
-    yield* Handshake.sendFrame(channel.stream, { _tag: "Connect", port: port.port, target })
-    ctx.stats.opened++
-    ctx.stats.active++
-    const moved = yield* Pipe.pipe(socket, channel.stream).pipe(
-      Effect.ensuring(Effect.sync(() => ctx.stats.active--))
+const serve = (ctx: UserPortsContext, port: UserPort, warnRefused: (m: string) => Effect.Effect<void>) => {
+  const connect = { _tag: "Connect", port: port.port, target: formatHostPort({ host: port.targetHost, port: port.targetPort }) } as const
+  return (socket: net.Socket): Effect.Effect<void> => {
+    const held: Holder = { channel: undefined }
+    // a user who resets the connection while waiting gives up its place in the queue
+    const userGone = Effect.zipRight(awaitClose(socket), new HubError({ reason: "Gone" }))
+    return Effect.gen(function*() {
+      const channel = ctx.hub.tryTake(held) ?? (yield* Effect.raceFirst(ctx.hub.take(held), userGone))
+      yield* Handshake.sendFrame(channel.stream, connect)
+      ctx.stats.opened++
+      ctx.stats.active++
+      const moved = yield* Pipe.pipe(socket, channel.stream).pipe(
+        Effect.ensuring(Effect.sync(() => ctx.stats.active--))
+      )
+      ctx.stats.bytesUp += moved.aToB
+      ctx.stats.bytesDown += moved.bToA
+      yield* Effect.logDebug(`closed: ${moved.aToB} bytes up, ${moved.bToA} down`)
+    }).pipe(
+      // the data channel is single-use: whatever happened, it is closed when this connection is done
+      Effect.ensuring(Effect.sync(() => held.channel?.stream.destroy())),
+      Effect.catchTag("HubError", (e) => {
+        if (e.reason === "Gone") return Effect.void
+        if (e.reason === "Full") {
+          ctx.stats.refused++
+          return warnRefused(`port ${port.port}: refused a connection, ${ctx.hub.waiting} already waiting (channel_size)`)
+        }
+        ctx.stats.failed++
+        return warnRefused(`port ${port.port}: no tunnel data channel became ready in time; closed the connection`)
+      }),
+      Effect.annotateLogs({ port: port.port, from: `${socket.remoteAddress}:${socket.remotePort}` })
     )
-    ctx.stats.bytesUp += moved.aToB
-    ctx.stats.bytesDown += moved.bToA
-    yield* Effect.logDebug(`closed: ${moved.aToB} bytes up, ${moved.bToA} down`)
-  }).pipe(
-    // the data channel is single-use: whatever happened, it is closed when this connection is done
-    Effect.ensuring(Effect.sync(() => held.channel?.stream.destroy())),
-    Effect.catchTag("HubError", (e) => {
-      if (e.reason === "Gone") return Effect.void
-      if (e.reason === "Full") {
-        ctx.stats.refused++
-        return warnRefused(`port ${port.port}: refused a connection, ${ctx.hub.waiting} already waiting (channel_size)`)
-      }
-      ctx.stats.failed++
-      return warnRefused(`port ${port.port}: no tunnel data channel became ready in time; closed the connection`)
-    }),
-    Effect.annotateLogs({ port: port.port, from: `${socket.remoteAddress}:${socket.remotePort}` })
-  )
+  }
 }
 
 /** Binds every port of every mapping for the life of the scope. */
