@@ -104,7 +104,9 @@ async function main() {
       if (client !== 0 || server !== 0) report.note(`${t.transport}${what}: exit codes on SIGTERM: server ${server}, client ${client} (expected 0)`)
       const slow = Math.max(clientStopMs ?? 0, serverStopMs ?? 0)
       if (slow > 2_000) report.note(`${t.transport}${what}: slow exit on SIGTERM: client ${(clientStopMs / 1000).toFixed(1)} s, server ${(serverStopMs / 1000).toFixed(1)} s`)
-      for (const p of new Set(problems)) report.note(`${t.transport} logged: ${p.replace(/^timestamp=\S+ /, "")}`)
+      const distinct = [...new Set(problems.map((p) => p.replace(/^timestamp=\S+ /, "").replace(/ fiber=#\d+/, "")))]
+      for (const p of distinct.slice(0, 5)) report.note(`${t.transport}${what} logged: ${p}`)
+      if (distinct.length > 5) report.note(`${t.transport}${what}: ${distinct.length - 5} more distinct warnings (see the process logs)`)
     }
   }
   const started = new Date()

@@ -13,13 +13,15 @@ export const KNOWN_TRANSPORTS = ["tcp", "tcpmux", "ws", "wss", "wsmux", "wssmux"
 /** What `--transport` defaults to before asking the binary which are implemented. */
 export const DEFAULT_CANDIDATES = ["tcp", "tcpmux", "ws"]
 
-const dir = mkdtempSync(join(tmpdir(), "backhaul-bench-"))
-export const removeConfigDir = () => rmSync(dir, { recursive: true, force: true })
+// configs and the binary snapshot live in a temp dir made on first use and removed at the end
+let made
+const dir = () => (made ??= mkdtempSync(join(tmpdir(), "backhaul-bench-")))
+export const removeConfigDir = () => made && rmSync(made, { recursive: true, force: true })
 let serial = 0
 
 /** A private copy of the binary, so that a rebuild during the run cannot mix two builds in one result. */
 export function snapshot(binary) {
-  const copy = join(dir, "backhaul")
+  const copy = join(dir(), "backhaul")
   copyFileSync(binary, copy)
   return copy
 }
@@ -32,7 +34,7 @@ const literal = (v) =>
  * replace or add to `entries`.
  */
 function writeConfig(section, entries, raw = {}) {
-  const path = join(dir, `${section}-${++serial}.toml`)
+  const path = join(dir(), `${section}-${++serial}.toml`)
   const lines = { ...Object.fromEntries(Object.entries(entries).map(([k, v]) => [k, literal(v)])), ...raw }
   writeFileSync(path, `[${section}]\n` + Object.entries(lines).map(([k, v]) => `${k} = ${v}\n`).join(""))
   return path

@@ -18,8 +18,9 @@ import * as Handshake from "../protocol/Handshake.ts"
 import { ProtocolError } from "../protocol/Protocol.ts"
 import * as Schedules from "../tunnel/Schedules.ts"
 import * as Stats from "../tunnel/Stats.ts"
-import { Transport } from "../transport/Transport.ts"
-import * as RateLimitedLog from "../util/RateLimitedLog.ts"
+import { dial, Transport } from "../transport/Transport.ts"
+import * as Log from "../util/Log.ts"
+import * as Owned from "../net/Owned.ts"
 import * as Dialer from "./Dialer.ts"
 import * as Attempt from "../util/Attempt.ts"
 
@@ -39,8 +40,16 @@ export const make = (config: ClientConfig): Effect.Effect<RunningClient, never, 
     const transport = yield* Transport
     const stats = Stats.make()
     const connected = yield* SubscriptionRef.make(false)
-    const runData = yield* FiberSet.makeRuntime<Transport, void, never>()
-    const dialer: Dialer.DialerContext = { config, stats, warn: RateLimitedLog.make(LogLevel.Warning) }
+    const log = yield* Log.make
+    const dialer: Dialer.DialerContext = {
+      config,
+      transport,
+      stats,
+      owned: yield* Owned.make,
+      fork: yield* FiberSet.makeRuntime<never, void, never>(),
+      log,
+      warn: Log.rateLimited(log, LogLevel.Warning)
+    }
     const server = formatHostPort(config.remote_addr)
 
     if (Redacted.value(config.token) === "") {
@@ -48,7 +57,7 @@ export const make = (config: ClientConfig): Effect.Effect<RunningClient, never, 
     }
 
     const connect = Attempt.attempt(Effect.gen(function*() {
-      const channel = yield* transport.dial(config.remote_addr)
+      const channel = yield* dial(transport, config.remote_addr)
       const sessionId = yield* Handshake.client(channel.stream, {
         token: config.token,
         transport: config.transport,
@@ -79,12 +88,9 @@ export const make = (config: ClientConfig): Effect.Effect<RunningClient, never, 
       }
       yield* SubscriptionRef.set(connected, true)
       yield* Effect.logInfo(`connected to ${server} (pool ${welcome.poolSize}, heartbeat ${welcome.heartbeatMs / 1000}s)`)
-      return yield* Control.run(channel.stream, welcome.heartbeatMs, (frame) =>
-        frame._tag === "OpenData"
-          ? Effect.sync(() => {
-            for (let i = 0; i < frame.count; i++) runData(Dialer.run(dialer, sessionId))
-          })
-          : Effect.logDebug(`ignoring unexpected ${frame._tag} frame on control channel`))
+      return yield* Control.run(channel.stream, welcome.heartbeatMs, (frame) => {
+        if (frame._tag === "OpenData") for (let i = 0; i < frame.count; i++) Dialer.start(dialer, sessionId)
+      })
     }).pipe(
       Effect.scoped,
       Effect.catchAll((e) => Effect.logWarning(`session with ${server} ended: ${e.message}; reconnecting`)),

@@ -1,59 +1,71 @@
 /**
- * Exact-length reads from a Node stream in paused mode, as Effects. Used only before a channel is handed
- * to the byte pump (handshakes, control frames, the data channel's Connect header): bytes past what was
- * asked for stay in the stream's buffer, so the pump later delivers them untouched.
+ * Exact-length reads from a Node stream in paused mode. Used only before a channel is handed to the byte
+ * pump (handshakes, control frames, the data channel's Connect header): bytes past what was asked for stay
+ * in the stream's buffer, so the pump later delivers them untouched.
  */
-import * as Effect from "effect/Effect"
+import type * as Effect from "effect/Effect"
 import type { Duplex } from "node:stream"
 import { ProtocolError } from "../protocol/Protocol.ts"
+import { type Cancel, type Done, toEffect } from "./Callback.ts"
+
+const closed = (detail: string) => new ProtocolError({ reason: "Closed", detail })
 
 /**
- * Reads exactly `n` bytes. Fails with `Closed` when the stream ends before any byte and `Truncated` when
- * it ends part way.
+ * Reads exactly `n` bytes and calls back. Fails with `Closed` when the stream ends before any byte and
+ * `Truncated` when it ends part way.
  */
-export const readExactly = (stream: Duplex, n: number): Effect.Effect<Buffer, ProtocolError> =>
-  Effect.suspend(() => {
-    const ready = tryRead(stream, n)
-    if (ready !== undefined) return ready
-    return Effect.async<Buffer, ProtocolError>((resume) => {
-      const cleanup = () => {
-        stream.off("readable", onReadable)
-        stream.off("end", onEnd)
-        stream.off("close", onEnd)
-        stream.off("error", onError)
-      }
-      const onReadable = () => {
-        const r = tryRead(stream, n)
-        if (r !== undefined) {
-          cleanup()
-          resume(r)
-        }
-      }
-      const onEnd = () => {
-        cleanup()
-        resume(new ProtocolError({ reason: "Closed", detail: "peer closed the connection" }))
-      }
-      const onError = (e: Error) => {
-        cleanup()
-        resume(new ProtocolError({ reason: "Closed", detail: `connection error: ${e.message}` }))
-      }
-      stream.on("readable", onReadable)
-      stream.on("end", onEnd)
-      stream.on("close", onEnd)
-      stream.on("error", onError)
-      return Effect.sync(cleanup)
+export const read = (stream: Duplex, n: number, done: Done<Buffer, ProtocolError>): Cancel => {
+  // Never calls back before returning: callers chain steps as `current = read(…, () => { current = read(…) })`,
+  // so a result that is ready at once is delivered on the microtask queue instead.
+  const now = attempt(stream, n)
+  if (now !== undefined) {
+    let cancelled = false
+    queueMicrotask(() => {
+      if (!cancelled) done(now.error, now.value)
     })
-  })
-
-const tryRead = (stream: Duplex, n: number): Effect.Effect<Buffer, ProtocolError> | undefined => {
-  if (stream.destroyed) return new ProtocolError({ reason: "Closed", detail: "connection already closed" })
-  const chunk: Buffer | null = stream.read(n)
-  if (chunk === null) {
-    if (stream.readableEnded) return new ProtocolError({ reason: "Closed", detail: "peer closed the connection" })
-    return undefined
+    return () => (cancelled = true)
   }
-  if (chunk.length < n) {
-    return new ProtocolError({ reason: "Truncated", detail: `peer closed after ${chunk.length} of ${n} bytes` })
+  const cleanup = () => {
+    stream.off("readable", onReadable)
+    stream.off("end", onEnd)
+    stream.off("close", onEnd)
+    stream.off("error", onError)
   }
-  return Effect.succeed(chunk)
+  const onReadable = () => {
+    const result = attempt(stream, n)
+    if (result === undefined) return
+    cleanup()
+    done(result.error, result.value)
+  }
+  const onEnd = () => {
+    cleanup()
+    done(closed("peer closed the connection"))
+  }
+  const onError = (e: Error) => {
+    cleanup()
+    done(closed(`connection error: ${e.message}`))
+  }
+  stream.on("readable", onReadable)
+  stream.on("end", onEnd)
+  stream.on("close", onEnd)
+  stream.on("error", onError)
+  return cleanup
 }
+
+/** Completes the read from what is buffered now, or undefined if it has to wait. */
+const attempt = (
+  stream: Duplex,
+  n: number
+): { readonly error?: ProtocolError; readonly value?: Buffer } | undefined => {
+  if (stream.destroyed) return { error: closed("connection closed") }
+  const chunk: Buffer | null = stream.read(n)
+  if (chunk === null) return stream.readableEnded ? { error: closed("peer closed the connection") } : undefined
+  if (chunk.length < n) {
+    return { error: new ProtocolError({ reason: "Truncated", detail: `peer closed after ${chunk.length} of ${n} bytes` }) }
+  }
+  return { value: chunk }
+}
+
+/** `read` as an Effect. */
+export const readExactly = (stream: Duplex, n: number): Effect.Effect<Buffer, ProtocolError> =>
+  toEffect((done) => read(stream, n, done))

@@ -9,6 +9,8 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as net from "node:net"
 import { formatHostPort, type HostPort } from "../config/Config.ts"
+import { type Cancel, type Done, once, toEffect } from "./Callback.ts"
+import * as Owned from "./Owned.ts"
 
 /** Listening or dialing failed. */
 export class SocketError extends Schema.TaggedError<SocketError>()("SocketError", {
@@ -46,18 +48,22 @@ export const destroy = (socket: { destroy: () => void; destroyed: boolean }): vo
   if (!socket.destroyed) socket.destroy()
 }
 
+/** Runs an Effect in the listener's scope: for the rare connection that needs a fiber of its own. */
+export type Fork = (effect: Effect.Effect<void>) => void
+
 /**
- * Binds `address` and runs `onSocket` for every accepted connection in its own fiber. The socket is
- * destroyed when that fiber ends; closing the scope stops listening and interrupts every fiber.
- * Returns the bound address (useful with port 0).
+ * Binds `address` and calls `onSocket` for every accepted connection. Sockets belong to the listener:
+ * closing the scope stops listening and destroys every socket still open, and interrupts every fiber
+ * started with `fork`. Returns the bound address (useful with port 0).
  */
-export const listen = <R>(
+export const listen = (
   address: HostPort,
   options: SocketOptions,
-  onSocket: (socket: net.Socket) => Effect.Effect<void, never, R>
-): Effect.Effect<HostPort, SocketError, Scope.Scope | R> =>
+  onSocket: (socket: net.Socket, fork: Fork) => void
+): Effect.Effect<HostPort, SocketError, Scope.Scope> =>
   Effect.gen(function*() {
-    const run = yield* FiberSet.makeRuntime<R, void, never>()
+    const fork: Fork = yield* FiberSet.makeRuntime<never, void, never>()
+    const owned = yield* Owned.make
     const server = yield* Effect.acquireRelease(
       Effect.async<net.Server, SocketError>((resume) => {
         const server = net.createServer({ allowHalfOpen: true })
@@ -75,42 +81,53 @@ export const listen = <R>(
       (server) => Effect.sync(() => server.close())
     )
     server.on("connection", (socket: net.Socket) => {
-      configure(socket, options)
-      run(Effect.ensuring(onSocket(socket), Effect.sync(() => destroy(socket))))
+      owned.add(configure(socket, options))
+      onSocket(socket, fork)
     })
     const bound = server.address() as net.AddressInfo
     return { host: bound.address, port: bound.port }
   })
 
 /**
- * Connects to `address` within `timeoutSeconds`. The socket belongs to the scope: it is destroyed when
- * the scope closes.
+ * Connects to `address` within `timeoutSeconds` and calls back with the configured socket. The caller
+ * owns the socket from then on; cancelling before that destroys it.
  */
+export const connect = (
+  address: HostPort,
+  options: SocketOptions,
+  timeoutSeconds: number,
+  done: Done<net.Socket, SocketError>
+): Cancel => {
+  const finish = once(done)
+  const socket = net.connect({ host: address.host, port: address.port, allowHalfOpen: true })
+  const fail = (reason: "Connect" | "Timeout", detail: string) => {
+    clearTimeout(timer)
+    socket.destroy()
+    finish(new SocketError({ reason, address: formatHostPort(address), detail }))
+  }
+  const timer = setTimeout(() => fail("Timeout", `no answer within ${timeoutSeconds}s`), timeoutSeconds * 1000)
+  const onError = (e: Error) => fail("Connect", e.message)
+  socket.once("error", onError)
+  let handedOver = false
+  socket.once("connect", () => {
+    clearTimeout(timer)
+    socket.off("error", onError)
+    handedOver = true
+    finish(undefined, configure(socket, options))
+  })
+  return () => {
+    clearTimeout(timer)
+    if (!handedOver) socket.destroy()
+  }
+}
+
+/** `connect` as a scoped Effect: the socket is destroyed when the scope closes. */
 export const dial = (
   address: HostPort,
   options: SocketOptions,
   timeoutSeconds: number
-): Effect.Effect<net.Socket, SocketError, Scope.Scope> => {
-  const where = formatHostPort(address)
-  return Effect.acquireRelease(
-    Effect.async<net.Socket, SocketError>((resume) => {
-      const socket = net.connect({ host: address.host, port: address.port, allowHalfOpen: true })
-      const onError = (e: Error) => {
-        socket.destroy()
-        resume(new SocketError({ reason: "Connect", address: where, detail: e.message }))
-      }
-      socket.once("error", onError)
-      socket.once("connect", () => {
-        socket.off("error", onError)
-        resume(Effect.succeed(configure(socket, options)))
-      })
-      return Effect.sync(() => socket.destroy())
-    }).pipe(
-      Effect.timeoutFail({
-        duration: `${timeoutSeconds} seconds`,
-        onTimeout: () => new SocketError({ reason: "Timeout", address: where, detail: `no answer within ${timeoutSeconds}s` })
-      })
-    ),
+): Effect.Effect<net.Socket, SocketError, Scope.Scope> =>
+  Effect.acquireRelease(
+    toEffect<net.Socket, SocketError>((done) => connect(address, options, timeoutSeconds, done)),
     (socket) => Effect.sync(() => destroy(socket))
   )
-}

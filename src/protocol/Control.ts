@@ -1,11 +1,16 @@
 /**
  * The control-channel loop both sides run after the handshake: send a Ping every heartbeat, read frames,
- * and declare the peer dead when nothing at all arrives for about three heartbeats. Frames are handed to
- * the role's own handler; a Goodbye ends the loop with the peer's reason.
+ * and declare the peer dead when nothing at all arrived for about three heartbeats. Frames are handed to
+ * the role's own synchronous handler; a Goodbye ends the loop with the peer's reason.
+ *
+ * Reading is callbacks (a frame per new connection arrives here, see `net/Callback.ts`); the heartbeat
+ * is a fiber on a Schedule that also checks when the peer was last heard from, so no timer is armed per
+ * frame.
  */
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import type { Duplex } from "node:stream"
+import { type Cancel, toEffect } from "../net/Callback.ts"
 import * as Handshake from "./Handshake.ts"
 import { type Frame, ProtocolError } from "./Protocol.ts"
 
@@ -13,31 +18,49 @@ import { type Frame, ProtocolError } from "./Protocol.ts"
 export const MISSED_HEARTBEATS = 3
 
 /** Runs until the channel fails, the peer says Goodbye, or the peer goes silent. */
-export const run = <E, R>(
+export const run = (
   stream: Duplex,
   heartbeatMillis: number,
-  onFrame: (frame: Frame) => Effect.Effect<void, E, R>,
-  onTick: Effect.Effect<void> = Effect.void
-): Effect.Effect<never, ProtocolError | E, R> => {
+  onFrame: (frame: Frame) => void,
+  onTick: () => void = () => {}
+): Effect.Effect<never, ProtocolError> => {
   const deadAfter = heartbeatMillis * MISSED_HEARTBEATS + Math.min(heartbeatMillis, 1000)
-  const sender = Effect.zipRight(Handshake.sendFrame(stream, { _tag: "Ping", sentAt: Date.now() }), onTick).pipe(
-    Effect.repeat(Schedule.spaced(heartbeatMillis)),
-    Effect.zipRight(Effect.never)
+  let lastHeard = Date.now()
+  const reader = toEffect<never, ProtocolError>((done) => {
+    let current: Cancel = () => {}
+    const next = () => {
+      current = Handshake.readFrameCb(stream, (error, frame) => {
+        if (error) return done(error)
+        lastHeard = Date.now()
+        if (frame!._tag === "Goodbye") {
+          return done(new ProtocolError({ reason: "Closed", detail: `peer said goodbye: ${frame!.reason}` }))
+        }
+        if (frame!._tag !== "Ping") onFrame(frame!)
+        next()
+      })
+    }
+    next()
+    return () => current()
+  })
+  const watchdog = Effect.suspend(() => {
+    const silent = Date.now() - lastHeard
+    return silent > deadAfter
+      ? Effect.fail(
+        new ProtocolError({ reason: "Timeout", detail: `peer silent for ${silent} ms (${MISSED_HEARTBEATS} heartbeats missed)` })
+      )
+      : Effect.void
+  })
+  // the watchdog looks a few times per heartbeat, so a dead peer is noticed close to the deadline
+  const checks = Math.max(1, Math.min(4, Math.floor(heartbeatMillis / 250)))
+  let n = 0
+  const beat = Effect.zipRight(
+    watchdog,
+    Effect.sync(() => {
+      if (n++ % checks !== 0) return
+      Handshake.sendFrame(stream, { _tag: "Ping", sentAt: Date.now() })
+      onTick()
+    })
   )
-  const reader = Handshake.readFrame(stream).pipe(
-    Effect.timeoutFail({
-      duration: deadAfter,
-      onTimeout: () =>
-        new ProtocolError({ reason: "Timeout", detail: `peer silent for ${deadAfter} ms (${MISSED_HEARTBEATS} heartbeats missed)` })
-    }),
-    Effect.flatMap((frame): Effect.Effect<void, ProtocolError | E, R> =>
-      frame._tag === "Goodbye"
-        ? Effect.fail(new ProtocolError({ reason: "Closed", detail: `peer said goodbye: ${frame.reason}` }))
-        : frame._tag === "Ping"
-        ? Effect.void
-        : onFrame(frame)
-    ),
-    Effect.forever
-  )
+  const sender = beat.pipe(Effect.repeat(Schedule.spaced(heartbeatMillis / checks)), Effect.zipRight(Effect.never))
   return Effect.raceFirst(reader, sender)
 }

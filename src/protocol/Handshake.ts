@@ -1,20 +1,22 @@
 /**
- * Runs the v1 handshake on one channel, for either side. The deadline is the caller's (`Effect.timeout`
- * around these), so a silent peer never holds a socket for long.
+ * Runs the v1 handshake on one channel, for either side, and reads frames. Written as callbacks (the
+ * per-connection path runs them directly, see `net/Callback.ts`), with Effect versions for the control
+ * path. The deadline is the caller's (`net/Deadline.ts`), so a silent peer never holds a socket for long.
  */
-import * as Effect from "effect/Effect"
+import type * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import type * as Redacted from "effect/Redacted"
 import type { Duplex } from "node:stream"
 import type { TransportName } from "../config/Config.ts"
-import { readExactly } from "../net/StreamReader.ts"
+import { type Cancel, type Done, toEffect } from "../net/Callback.ts"
+import { read } from "../net/StreamReader.ts"
 import * as Auth from "./Auth.ts"
 import * as P from "./Protocol.ts"
 
-/** Sends bytes on a channel; failures show up on the next read, where they are typed. */
-export const send = (stream: Duplex, buf: Buffer): Effect.Effect<void> =>
-  Effect.sync(() => {
-    if (!stream.destroyed && stream.writable) stream.write(buf)
-  })
+/** Writes bytes on a channel; failures show up on the next read, where they are typed. */
+export const write = (stream: Duplex, buf: Buffer): void => {
+  if (!stream.destroyed && stream.writable) stream.write(buf)
+}
 
 /** What the client side needs to open a channel. */
 export interface ClientParams {
@@ -25,13 +27,30 @@ export interface ClientParams {
   readonly sessionId?: Buffer
 }
 
-/** Client side: proves the token, checks the server's proof and returns the session id. */
-export const client = (stream: Duplex, params: ClientParams): Effect.Effect<Buffer, P.ProtocolError> =>
-  Effect.gen(function*() {
-    const clientNonce = Auth.nonce()
-    yield* send(stream, P.encodeClientHello({ kind: params.kind, transport: params.transport, nonce: clientNonce }))
-    const hello = yield* Effect.flatMap(readExactly(stream, P.HELLO_BYTES), P.decodeServerHello)
-    const sessionId = params.sessionId ?? Auth.NO_SESSION
+/**
+ * Reads `n` bytes, decodes them, and hands the value on; a read or decode failure ends the exchange.
+ * Keeps `current` pointing at whatever is pending so one Cancel stops the whole exchange.
+ */
+const step = <A>(
+  stream: Duplex,
+  n: number,
+  decode: (buf: Buffer) => Either.Either<A, P.ProtocolError>,
+  done: Done<never, P.ProtocolError>,
+  next: (value: A) => void
+): Cancel =>
+  read(stream, n, (error, buf) => {
+    if (error) return done(error)
+    const decoded = decode(buf!)
+    if (Either.isLeft(decoded)) return done(decoded.left)
+    next(decoded.right)
+  })
+
+/** Client side: proves the token, checks the server's proof, and calls back with the session id. */
+export const clientCb = (stream: Duplex, params: ClientParams, done: Done<Buffer, P.ProtocolError>): Cancel => {
+  const clientNonce = Auth.nonce()
+  const sessionId = params.sessionId ?? Auth.NO_SESSION
+  write(stream, P.encodeClientHello({ kind: params.kind, transport: params.transport, nonce: clientNonce }))
+  let current = step(stream, P.HELLO_BYTES, P.decodeServerHello, done, (hello) => {
     const mac = Auth.clientMac(params.token, {
       kind: params.kind,
       transport: params.transport,
@@ -39,24 +58,25 @@ export const client = (stream: Duplex, params: ClientParams): Effect.Effect<Buff
       serverNonce: hello.nonce,
       sessionId
     })
-    yield* send(stream, P.encodeProof({ mac, sessionId }))
-    const verdict = yield* Effect.flatMap(readExactly(stream, P.VERDICT_BYTES), P.decodeVerdict)
-    const expected = Auth.serverMac(params.token, {
-      clientNonce,
-      serverNonce: hello.nonce,
-      sessionId: verdict.sessionId
+    write(stream, P.encodeProof({ mac, sessionId }))
+    current = step(stream, P.VERDICT_BYTES, P.decodeVerdict, done, (verdict) => {
+      const expected = Auth.serverMac(params.token, { clientNonce, serverNonce: hello.nonce, sessionId: verdict.sessionId })
+      if (!Auth.macEquals(expected, verdict.mac)) {
+        return done(
+          new P.ProtocolError({
+            reason: "AuthFailed",
+            detail: "server could not prove it holds the token (wrong token on the server, or not our server)"
+          })
+        )
+      }
+      if (params.kind === "data" && !verdict.sessionId.equals(sessionId)) {
+        return done(new P.ProtocolError({ reason: "UnknownSession", detail: "server bound the data channel elsewhere" }))
+      }
+      done(undefined, verdict.sessionId)
     })
-    if (!Auth.macEquals(expected, verdict.mac)) {
-      return yield* new P.ProtocolError({
-        reason: "AuthFailed",
-        detail: "server could not prove it holds the token (wrong token on the server, or not our server)"
-      })
-    }
-    if (params.kind === "data" && !verdict.sessionId.equals(sessionId)) {
-      return yield* new P.ProtocolError({ reason: "UnknownSession", detail: "server bound the data channel elsewhere" })
-    }
-    return verdict.sessionId
   })
+  return () => current()
+}
 
 /** What the server side needs to admit a channel. */
 export interface ServerParams {
@@ -72,68 +92,88 @@ export interface Admitted {
   readonly sessionId: Buffer
 }
 
-/**
- * Server side: checks magic, version and transport, verifies the client's proof in constant time, binds a
- * data channel to a live session, and hands a control channel a new session id. On a failed check the
- * client is told why (where that is safe) before the caller closes the channel.
- */
-export const server = (stream: Duplex, params: ServerParams): Effect.Effect<Admitted, P.ProtocolError> =>
-  Effect.gen(function*() {
-    const serverNonce = Auth.nonce()
-    // the magic alone first, so a peer speaking something else is refused without waiting for 40 bytes
-    const magic = yield* readExactly(stream, P.MAGIC.length)
-    if (!magic.equals(P.MAGIC)) {
-      return yield* new P.ProtocolError({ reason: "NotBackhaul", detail: P.describeForeign(magic) })
-    }
-    const raw = Buffer.concat([magic, yield* readExactly(stream, P.HELLO_BYTES - P.MAGIC.length)])
-    const hello = yield* P.decodeClientHello(raw, params.transport).pipe(
-      Effect.tapError((e) =>
-        e.reason === "Version"
-          ? send(stream, P.encodeServerHello(P.Status.VersionUnsupported, params.transport, serverNonce))
-          : e.reason === "TransportMismatch"
-          ? send(stream, P.encodeServerHello(P.Status.TransportMismatch, params.transport, serverNonce))
-          : Effect.void
-      )
-    )
-    yield* send(stream, P.encodeServerHello(P.Status.Ok, params.transport, serverNonce))
-    const proof = yield* Effect.flatMap(readExactly(stream, P.PROOF_BYTES), P.decodeProof)
-    const expected = Auth.clientMac(params.token, {
-      kind: hello.kind,
-      transport: params.transport,
-      clientNonce: hello.nonce,
-      serverNonce,
-      sessionId: proof.sessionId
-    })
-    const refuse = (status: P.StatusCode, error: P.ProtocolError) =>
-      Effect.zipRight(
-        send(stream, P.encodeVerdict({ status, mac: Buffer.alloc(P.HMAC_BYTES), sessionId: Auth.NO_SESSION })),
-        Effect.fail(error)
-      )
-    if (!Auth.macEquals(expected, proof.mac)) {
-      return yield* refuse(P.Status.AuthFailed, new P.ProtocolError({ reason: "AuthFailed", detail: "wrong token" }))
-    }
-    if (hello.kind === "data" && !params.isLiveSession(proof.sessionId)) {
-      return yield* refuse(
-        P.Status.UnknownSession,
-        new P.ProtocolError({ reason: "UnknownSession", detail: "data channel for a session that is not live" })
-      )
-    }
-    const sessionId = hello.kind === "control" ? Auth.newSessionId() : proof.sessionId
-    const mac = Auth.serverMac(params.token, { clientNonce: hello.nonce, serverNonce, sessionId })
-    yield* send(stream, P.encodeVerdict({ status: P.Status.Ok, mac, sessionId }))
-    return { kind: hello.kind, sessionId }
-  })
+const checkMagic = (magic: Buffer): Either.Either<Buffer, P.ProtocolError> =>
+  magic.equals(P.MAGIC)
+    ? Either.right(magic)
+    : Either.left(new P.ProtocolError({ reason: "NotBackhaul", detail: P.describeForeign(magic) }))
 
-/** Reads one frame (header, then payload) from a channel. */
+/**
+ * Server side: checks magic (alone first, so a peer speaking something else is refused without waiting
+ * for 40 bytes), version and transport; verifies the client's proof in constant time; binds a data
+ * channel to a live session and hands a control channel a new session id. On a failed check the client
+ * is told why (where that is safe) before the caller closes the channel.
+ */
+export const serverCb = (stream: Duplex, params: ServerParams, done: Done<Admitted, P.ProtocolError>): Cancel => {
+  const serverNonce = Auth.nonce()
+  const refuse = (status: P.StatusCode, error: P.ProtocolError) => {
+    write(stream, P.encodeVerdict({ status, mac: Buffer.alloc(P.HMAC_BYTES), sessionId: Auth.NO_SESSION }))
+    done(error)
+  }
+  let current = step(stream, P.MAGIC.length, checkMagic, done, (magic) => {
+    current = read(stream, P.HELLO_BYTES - P.MAGIC.length, (error, rest) => {
+      if (error) return done(error)
+      const decoded = P.decodeClientHello(Buffer.concat([magic, rest!]), params.transport)
+      if (Either.isLeft(decoded)) {
+        const e = decoded.left
+        if (e.reason === "Version") write(stream, P.encodeServerHello(P.Status.VersionUnsupported, params.transport, serverNonce))
+        if (e.reason === "TransportMismatch") {
+          write(stream, P.encodeServerHello(P.Status.TransportMismatch, params.transport, serverNonce))
+        }
+        return done(e)
+      }
+      const hello = decoded.right
+      write(stream, P.encodeServerHello(P.Status.Ok, params.transport, serverNonce))
+      current = step(stream, P.PROOF_BYTES, P.decodeProof, done, (proof) => {
+        const expected = Auth.clientMac(params.token, {
+          kind: hello.kind,
+          transport: params.transport,
+          clientNonce: hello.nonce,
+          serverNonce,
+          sessionId: proof.sessionId
+        })
+        if (!Auth.macEquals(expected, proof.mac)) {
+          return refuse(P.Status.AuthFailed, new P.ProtocolError({ reason: "AuthFailed", detail: "wrong token" }))
+        }
+        if (hello.kind === "data" && !params.isLiveSession(proof.sessionId)) {
+          return refuse(
+            P.Status.UnknownSession,
+            new P.ProtocolError({ reason: "UnknownSession", detail: "data channel for a session that is not live" })
+          )
+        }
+        const sessionId = hello.kind === "control" ? Auth.newSessionId() : proof.sessionId
+        const mac = Auth.serverMac(params.token, { clientNonce: hello.nonce, serverNonce, sessionId })
+        write(stream, P.encodeVerdict({ status: P.Status.Ok, mac, sessionId }))
+        done(undefined, { kind: hello.kind, sessionId })
+      })
+    })
+  })
+  return () => current()
+}
+
+/** Reads one frame (header, then payload) and calls back. */
+export const readFrameCb = (stream: Duplex, done: Done<P.Frame, P.ProtocolError>): Cancel => {
+  let current = step(stream, P.FRAME_HEADER_BYTES, P.decodeFrameHeader, done, ({ length, type }) => {
+    const decode = (payload: Buffer) => {
+      const frame = P.decodeFramePayload(type, payload)
+      return Either.isLeft(frame) ? done(frame.left) : done(undefined, frame.right)
+    }
+    if (length === 0) return decode(Buffer.alloc(0))
+    current = read(stream, length, (error, payload) => (error ? done(error) : decode(payload!)))
+  })
+  return () => current()
+}
+
+/** Client side of the handshake as an Effect. */
+export const client = (stream: Duplex, params: ClientParams): Effect.Effect<Buffer, P.ProtocolError> =>
+  toEffect((done) => clientCb(stream, params, done))
+
+/** Server side of the handshake as an Effect. */
+export const server = (stream: Duplex, params: ServerParams): Effect.Effect<Admitted, P.ProtocolError> =>
+  toEffect((done) => serverCb(stream, params, done))
+
+/** Reads one frame as an Effect. */
 export const readFrame = (stream: Duplex): Effect.Effect<P.Frame, P.ProtocolError> =>
-  Effect.flatMap(
-    Effect.flatMap(readExactly(stream, P.FRAME_HEADER_BYTES), P.decodeFrameHeader),
-    ({ length, type }) =>
-      Effect.flatMap(
-        length === 0 ? Effect.succeed(Buffer.alloc(0)) : readExactly(stream, length),
-        (payload) => P.decodeFramePayload(type, payload)
-      )
-  )
+  toEffect((done) => readFrameCb(stream, done))
 
 /** Sends one frame. */
-export const sendFrame = (stream: Duplex, frame: P.Frame): Effect.Effect<void> => send(stream, P.encodeFrame(frame))
+export const sendFrame = (stream: Duplex, frame: P.Frame): void => write(stream, P.encodeFrame(frame))

@@ -20,16 +20,10 @@ export interface SessionOptions {
 export const run = (channel: Channel, sessionId: string, hub: Hub, options: SessionOptions): Effect.Effect<void> => {
   const stream = channel.stream
   return Effect.gen(function*() {
-    yield* Handshake.sendFrame(stream, {
-      _tag: "Welcome",
-      heartbeatMs: options.heartbeatMillis,
-      poolSize: options.poolSize
-    })
+    Handshake.sendFrame(stream, { _tag: "Welcome", heartbeatMs: options.heartbeatMillis, poolSize: options.poolSize })
     hub.install({
       id: sessionId,
-      send: (frame) => {
-        if (stream.writable) stream.write(P.encodeFrame(frame))
-      },
+      send: (frame) => Handshake.sendFrame(stream, frame),
       close: (reason) => {
         if (stream.writable) stream.end(P.encodeFrame({ _tag: "Goodbye", reason }))
       }
@@ -38,8 +32,8 @@ export const run = (channel: Channel, sessionId: string, hub: Hub, options: Sess
     return yield* Control.run(
       stream,
       options.heartbeatMillis,
-      (frame) => Effect.logDebug(`ignoring unexpected ${frame._tag} frame on control channel`),
-      Effect.sync(() => hub.heal(options.heartbeatMillis * 2))
+      () => {}, // the client sends nothing but heartbeats; anything else is ignored
+      () => hub.heal(options.heartbeatMillis * 2)
     )
   }).pipe(
     Effect.catchAll((e) => Effect.logWarning(`client session ended: ${e.message}`)),

@@ -10,10 +10,11 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import type { Channel } from "../transport/Transport.ts"
 import type { Frame } from "../protocol/Protocol.ts"
+import { type Cancel, type Done, toEffect } from "../net/Callback.ts"
 
 /** Why a user connection got no data channel. */
 export class HubError extends Schema.TaggedError<HubError>()("HubError", {
-  reason: Schema.Literal("Full", "Timeout", "Gone")
+  reason: Schema.Literal("Full", "Timeout")
 }) {}
 
 /**
@@ -42,6 +43,8 @@ export interface HubOptions {
 }
 
 type Waiter = (channel: Channel) => void
+
+const noop = () => {}
 
 /** Creates the hub for one server. */
 export const make = (options: HubOptions) => new Hub(options)
@@ -113,25 +116,37 @@ export class Hub {
   }
 
   /**
-   * A data channel for one user connection: an idle one at once, otherwise wait (bounded by
-   * `channelSize` waiters and `waitMillis`).
+   * Waits for a data channel for one user connection (after `tryTake` found none), bounded by
+   * `channelSize` waiters and `waitMillis`. Calls back with the channel — also put in `holder` — or why
+   * there is none; cancelling gives up the place in the queue.
    */
+  wait(holder: Holder, done: Done<Channel, HubError>): Cancel {
+    if (this.waiters.size >= this.options.channelSize) {
+      done(new HubError({ reason: "Full" }))
+      return noop
+    }
+    const waiter: Waiter = (channel) => {
+      clearTimeout(timer)
+      holder.channel = channel
+      done(undefined, channel)
+    }
+    const timer = setTimeout(() => {
+      this.waiters.delete(waiter)
+      done(new HubError({ reason: "Timeout" }))
+    }, this.options.waitMillis)
+    this.waiters.add(waiter)
+    this.demand()
+    return () => {
+      clearTimeout(timer)
+      this.waiters.delete(waiter)
+    }
+  }
+
+  /** A data channel for one user connection as an Effect: an idle one at once, else `wait`. */
   take(holder: Holder): Effect.Effect<Channel, HubError> {
     return Effect.suspend(() => {
       const idle = this.tryTake(holder)
-      if (idle) return Effect.succeed(idle)
-      if (this.waiters.size >= this.options.channelSize) return Effect.fail(new HubError({ reason: "Full" }))
-      return Effect.async<Channel, HubError>((resume) => {
-        const waiter: Waiter = (channel) => {
-          holder.channel = channel
-          resume(Effect.succeed(channel))
-        }
-        this.waiters.add(waiter)
-        this.demand()
-        return Effect.sync(() => this.waiters.delete(waiter))
-      }).pipe(
-        Effect.timeoutFail({ duration: this.options.waitMillis, onTimeout: () => new HubError({ reason: "Timeout" }) })
-      )
+      return idle ? Effect.succeed(idle) : toEffect<Channel, HubError>((done) => this.wait(holder, done))
     })
   }
 

@@ -10,13 +10,14 @@ import * as LogLevel from "effect/LogLevel"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import { formatHostPort, type HostPort, type ServerConfig } from "../config/Config.ts"
-import { awaitClose } from "../net/Closed.ts"
-import type { SocketError } from "../net/Tcp.ts"
+import type { Done } from "../net/Callback.ts"
+import { deadline } from "../net/Deadline.ts"
+import type { Fork, SocketError } from "../net/Tcp.ts"
 import * as Handshake from "../protocol/Handshake.ts"
 import * as P from "../protocol/Protocol.ts"
 import * as Stats from "../tunnel/Stats.ts"
 import { Transport, type Channel } from "../transport/Transport.ts"
-import * as RateLimitedLog from "../util/RateLimitedLog.ts"
+import * as Log from "../util/Log.ts"
 import * as AuthLimiter from "./AuthLimiter.ts"
 import * as ControlSession from "./ControlSession.ts"
 import * as Hub from "./Hub.ts"
@@ -57,7 +58,8 @@ export const make = (
       waitMillis: tuning.userWaitMillis
     })
     const limiter = AuthLimiter.make({ maxFailures: tuning.authFailuresPerMinute, windowMillis: 60_000 })
-    const warnRejected = RateLimitedLog.make(LogLevel.Warning)
+    const log = yield* Log.make
+    const warnRejected = Log.rateLimited(log, LogLevel.Warning)
     const socketOptions = { nodelay: config.nodelay, keepaliveSeconds: config.keepalive_period }
     const handshakeMillis = config.dial_timeout * 1000
 
@@ -65,46 +67,55 @@ export const make = (
       yield* Effect.logWarning("token is empty: ANY client that reaches bind_addr can use this tunnel. Set `token`.")
     }
 
-    const onChannel = (channel: Channel): Effect.Effect<void> => {
+    const params: Handshake.ServerParams = {
+      token: config.token,
+      transport: transport.name,
+      isLiveSession: (id) => hub.isLive(id.toString("hex"))
+    }
+    const sessionOptions = { heartbeatMillis: config.heartbeat * 1000, poolSize: config.connection_pool }
+
+    // Per tunnel connection: callbacks only. A control channel gets a fiber (one per client session); a
+    // data channel goes to the hub and is owned by the listener until it closes.
+    const onChannel = (channel: Channel, fork: Fork): void => {
       const source = AuthLimiter.hostOf(channel.remote)
       if (limiter.blocked(source)) {
         stats.rejected++
-        return Handshake.send(channel.stream, P.encodeServerHello(P.Status.RateLimited, transport.name, Buffer.alloc(32)))
+        Handshake.write(channel.stream, P.encodeServerHello(P.Status.RateLimited, transport.name, Buffer.alloc(32)))
+        channel.stream.end()
+        return
       }
-      return Handshake.server(channel.stream, {
-        token: config.token,
-        transport: transport.name,
-        isLiveSession: (id) => hub.isLive(id.toString("hex"))
-      }).pipe(
-        Effect.timeoutFail({
-          duration: handshakeMillis,
-          onTimeout: () => new P.ProtocolError({ reason: "Timeout", detail: `no handshake within ${config.dial_timeout}s` })
-        }),
-        Effect.flatMap((admitted) => {
-          const id = admitted.sessionId.toString("hex")
-          if (admitted.kind === "control") {
-            stats.sessions++
-            return ControlSession.run(channel, id, hub, {
-              heartbeatMillis: config.heartbeat * 1000,
-              poolSize: config.connection_pool
-            })
-          }
-          // an idle data channel lives until a user connection takes it and the pipe closes it
-          return hub.offer(id, channel) ? awaitClose(channel.stream) : Effect.void
-        }),
-        Effect.catchAll((e) => {
+      deadline(
+        channel.stream,
+        handshakeMillis,
+        () => new P.ProtocolError({ reason: "Timeout", detail: `no handshake within ${config.dial_timeout}s` }),
+        (done: Done<Handshake.Admitted, P.ProtocolError>) => Handshake.serverCb(channel.stream, params, done)
+      )((error, admitted) => {
+        if (error) {
           stats.rejected++
-          if (e.reason === "AuthFailed" || e.reason === "NotBackhaul" || e.reason === "Timeout") limiter.fail(source)
-          return e.reason === "UnknownSession"
-            ? Effect.logDebug(`refused data channel from ${channel.remote}: ${e.detail}`)
-            : warnRejected(`refused tunnel connection from ${channel.remote}: ${e.message}`)
-        })
-      )
+          channel.stream.destroy()
+          if (error.reason === "AuthFailed" || error.reason === "NotBackhaul" || error.reason === "Timeout") {
+            limiter.fail(source)
+          }
+          if (error.reason === "UnknownSession") log(LogLevel.Debug, `refused data channel from ${channel.remote}: ${error.detail}`)
+          else warnRejected(`refused tunnel connection from ${channel.remote}: ${error.message}`)
+          return
+        }
+        const id = admitted!.sessionId.toString("hex")
+        if (admitted!.kind === "control") {
+          stats.sessions++
+          fork(Effect.ensuring(
+            ControlSession.run(channel, id, hub, sessionOptions),
+            Effect.sync(() => channel.stream.destroy())
+          ))
+        } else if (!hub.offer(id, channel)) {
+          channel.stream.destroy()
+        }
+      })
     }
 
     const tunnelAddress = yield* transport.listen(config.bind_addr, onChannel)
     yield* Effect.logInfo(`tunnel listening on ${formatHostPort(tunnelAddress)} (transport ${transport.name})`)
-    yield* UserPorts.bindAll(config.ports, { hub, stats, socketOptions })
+    yield* UserPorts.bindAll(config.ports, { hub, stats, socketOptions, log })
     return { tunnelAddress, stats, hub }
   }).pipe(Effect.annotateLogs({ role: "server" }))
 

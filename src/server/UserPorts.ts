@@ -15,9 +15,10 @@ import * as Handshake from "../protocol/Handshake.ts"
 import * as Tcp from "../net/Tcp.ts"
 import * as Pipe from "../tunnel/Pipe.ts"
 import type { Stats } from "../tunnel/Stats.ts"
-import * as RateLimitedLog from "../util/RateLimitedLog.ts"
+import * as Log from "../util/Log.ts"
 import { type Holder, type Hub, HubError } from "./Hub.ts"
-import { awaitClose } from "../net/Closed.ts"
+import type { Cancel } from "../net/Callback.ts"
+import type { Channel } from "../transport/Transport.ts"
 
 /** One bound user port. */
 export interface UserPort {
@@ -32,42 +33,63 @@ export interface UserPortsContext {
   readonly hub: Hub
   readonly stats: Stats
   readonly socketOptions: Tcp.SocketOptions
+  readonly log: Log.Log
 }
 
-/** Serves one user connection on `port`. */
-const serve = (ctx: UserPortsContext, port: UserPort, warnRefused: (m: string) => Effect.Effect<void>) => {
-  const connect = { _tag: "Connect", port: port.port, target: formatHostPort({ host: port.targetHost, port: port.targetPort }) } as const
-  return (socket: net.Socket): Effect.Effect<void> => {
+/**
+ * Serves one user connection on `port`. The common case — an idle data channel is ready — is plain
+ * callbacks: write Connect, pipe. Only a connection that has to wait gets a fiber, racing the hub's
+ * queue against its own close.
+ */
+const serve = (ctx: UserPortsContext, port: UserPort, warn: (m: string) => void) => {
+  const { hub, stats, log } = ctx
+  const connect = {
+    _tag: "Connect",
+    port: port.port,
+    target: formatHostPort({ host: port.targetHost, port: port.targetPort })
+  } as const
+  const through = (socket: net.Socket, channel: Channel, done: () => void): Cancel => {
+    Handshake.sendFrame(channel.stream, connect)
+    stats.opened++
+    stats.active++
+    return Pipe.run(socket, channel.stream, (moved) => {
+      stats.active--
+      stats.bytesUp += moved.aToB
+      stats.bytesDown += moved.bToA
+      log(LogLevel.Debug, `port ${port.port}: closed, ${moved.aToB} bytes up, ${moved.bToA} down`)
+      done()
+    })
+  }
+  const failed = (e: HubError) => {
+    if (e.reason === "Full") {
+      stats.refused++
+      return warn(`port ${port.port}: refused a connection, ${hub.waiting} already waiting (channel_size)`)
+    }
+    stats.failed++
+    warn(`port ${port.port}: no tunnel data channel became ready in time; closed the connection`)
+  }
+  const wait = (socket: net.Socket): void => {
     const held: Holder = { channel: undefined }
     // a user who resets the connection while waiting gives up its place in the queue
-    const userGone = Effect.zipRight(awaitClose(socket), new HubError({ reason: "Gone" }))
-    return Effect.gen(function*() {
-      const channel = ctx.hub.tryTake(held) ?? (yield* Effect.raceFirst(ctx.hub.take(held), userGone))
-      yield* Handshake.sendFrame(channel.stream, connect)
-      ctx.stats.opened++
-      ctx.stats.active++
-      const moved = yield* Pipe.pipe(socket, channel.stream).pipe(
-        Effect.ensuring(Effect.sync(() => ctx.stats.active--))
-      )
-      ctx.stats.bytesUp += moved.aToB
-      ctx.stats.bytesDown += moved.bToA
-      yield* Effect.logDebug(`closed: ${moved.aToB} bytes up, ${moved.bToA} down`)
-    }).pipe(
-      // the data channel is single-use: whatever happened, it is closed when this connection is done
-      Effect.ensuring(Effect.sync(() => held.channel?.stream.destroy())),
-      Effect.catchTag("HubError", (e) => {
-        if (e.reason === "Gone") return Effect.void
-        if (e.reason === "Full") {
-          ctx.stats.refused++
-          return warnRefused(`port ${port.port}: refused a connection, ${ctx.hub.waiting} already waiting (channel_size)`)
-        }
-        ctx.stats.failed++
-        return warnRefused(`port ${port.port}: no tunnel data channel became ready in time; closed the connection`)
-      }),
-      Effect.annotateLogs({ port: port.port, from: `${socket.remoteAddress}:${socket.remotePort}` })
-    )
+    const gone = () => cancel()
+    socket.once("close", gone)
+    const cancel = hub.wait(held, (error, channel) => {
+      socket.off("close", gone)
+      if (error) {
+        socket.destroy()
+        return failed(error)
+      }
+      through(socket, channel!, noop)
+    })
+  }
+  return (socket: net.Socket): void => {
+    const idle = hub.tryTake({ channel: undefined })
+    if (idle) through(socket, idle, noop)
+    else wait(socket)
   }
 }
+
+const noop = () => {}
 
 /** Binds every port of every mapping for the life of the scope. */
 export const bindAll = (
@@ -75,12 +97,12 @@ export const bindAll = (
   ctx: UserPortsContext
 ): Effect.Effect<void, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const warnRefused = RateLimitedLog.make(LogLevel.Warning)
+    const warn = Log.rateLimited(ctx.log, LogLevel.Warning)
     const ports = mappings.flatMap(expandMapping)
     let bound = 0
     for (const port of ports) {
       const where = formatHostPort({ host: port.bindHost, port: port.port })
-      const listen = Tcp.listen({ host: port.bindHost, port: port.port }, ctx.socketOptions, serve(ctx, port, warnRefused))
+      const listen = Tcp.listen({ host: port.bindHost, port: port.port }, ctx.socketOptions, serve(ctx, port, warn))
       // bind now so the ports are up when start-up completes; a port that is taken is retried on its own
       yield* listen.pipe(
         Effect.tap(() => bound++),

@@ -1,7 +1,6 @@
 /**
  * The `tcp` transport: every channel is its own TCP connection.
  */
-import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { HostPort } from "../config/Config.ts"
 import * as Tcp from "../net/Tcp.ts"
@@ -19,11 +18,13 @@ const remoteOf = (s: { remoteAddress?: string | undefined; remotePort?: number |
 export const make = (options: TcpTransportOptions): TransportShape => ({
   name: "tcp",
   listen: (address: HostPort, onChannel) =>
-    Tcp.listen(address, options, (socket) => onChannel({ stream: socket, remote: remoteOf(socket) })),
-  dial: (address: HostPort) =>
-    Effect.map(
-      Tcp.dial(address, options, options.dialTimeoutSeconds),
-      (socket) => ({ stream: socket, remote: remoteOf(socket) })
+    Tcp.listen(address, options, (socket, fork) => onChannel({ stream: socket, remote: remoteOf(socket) }, fork)),
+  open: (address: HostPort, done) =>
+    Tcp.connect(
+      address,
+      options,
+      options.dialTimeoutSeconds,
+      (error, socket) => error ? done(error) : done(undefined, { stream: socket!, remote: remoteOf(socket!) })
     )
 })
 

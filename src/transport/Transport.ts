@@ -4,11 +4,12 @@
  * forwarding sit above it and never look at which transport is in use.
  */
 import * as Context from "effect/Context"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type { Duplex } from "node:stream"
 import type { HostPort, TransportName } from "../config/Config.ts"
-import type { SocketError } from "../net/Tcp.ts"
+import { type Cancel, type Done, toEffect } from "../net/Callback.ts"
+import type { Fork, SocketError } from "../net/Tcp.ts"
 
 /** One tunnel channel: a duplex byte stream with half-close (`end()`), plus where it came from. */
 export interface Channel {
@@ -20,16 +21,27 @@ export interface Channel {
 export interface TransportShape {
   readonly name: TransportName
   /**
-   * Binds the tunnel address and runs `onChannel` for every incoming channel in its own fiber; the
-   * channel is closed when that fiber ends. Closing the scope unbinds and closes everything.
+   * Binds the tunnel address and calls `onChannel` for every incoming channel; `fork` runs an Effect in
+   * the listener's scope for a channel that needs a fiber (a control session). Closing the scope unbinds
+   * and closes every channel.
    */
-  readonly listen: <R>(
+  readonly listen: (
     address: HostPort,
-    onChannel: (channel: Channel) => Effect.Effect<void, never, R>
-  ) => Effect.Effect<HostPort, SocketError, Scope.Scope | R>
-  /** Opens a channel to the server; it is closed when the scope closes. */
-  readonly dial: (address: HostPort) => Effect.Effect<Channel, SocketError, Scope.Scope>
+    onChannel: (channel: Channel, fork: Fork) => void
+  ) => Effect.Effect<HostPort, SocketError, Scope.Scope>
+  /**
+   * Opens a channel to the server and calls back with it; the caller owns it from then on. Callback-shaped
+   * because it is on the per-connection path (see `net/Callback.ts`); `dial` is the Effect form.
+   */
+  readonly open: (address: HostPort, done: Done<Channel, SocketError>) => Cancel
 }
+
+/** Opens a channel as a scoped Effect: it is closed when the scope closes. */
+export const dial = (transport: TransportShape, address: HostPort): Effect.Effect<Channel, SocketError, Scope.Scope> =>
+  Effect.acquireRelease(
+    toEffect<Channel, SocketError>((done) => transport.open(address, done)),
+    (channel) => Effect.sync(() => channel.stream.destroy())
+  )
 
 /** The transport chosen for this process. */
 export class Transport extends Context.Tag("backhaul/Transport")<Transport, TransportShape>() {}

@@ -13,8 +13,12 @@ export const implemented: ReadonlyArray<TransportName> = ["tcp"]
 
 /** The transport layer for a config, or why there is none. */
 export const layerFor = (config: CommonConfig): Either.Either<Layer.Layer<Transport>, string> => {
+  // The tunnel's own hop always runs without Nagle: it forwards what it reads as it reads it, so Nagle
+  // there only adds delayed-ACK stalls (the Connect header followed by the first bytes waited ~40 ms).
+  // `nodelay` keeps its meaning on the user-facing and target sockets, where the application's own
+  // small writes are.
   const socket = {
-    nodelay: config.nodelay,
+    nodelay: true,
     keepaliveSeconds: config.keepalive_period,
     dialTimeoutSeconds: config.dial_timeout
   }

@@ -6,6 +6,7 @@
  */
 import * as Effect from "effect/Effect"
 import type { Duplex } from "node:stream"
+import { type Cancel, toEffect } from "../net/Callback.ts"
 
 /** Bytes moved each way, for logs and tests. */
 export interface PipeStats {
@@ -20,37 +21,41 @@ interface Counted {
 }
 
 /**
- * Pumps bytes both ways until both streams have closed. Interruption destroys both streams.
+ * Pumps bytes both ways until both streams have closed, then calls back. Cancelling destroys both.
  */
-export const pipe = (a: Duplex, b: Duplex): Effect.Effect<PipeStats> =>
-  Effect.async<PipeStats>((resume) => {
-    let open = 2
-    const stats = () => ({ aToB: (a as Counted).bytesRead ?? 0, bToA: (b as Counted).bytesRead ?? 0 })
-    const onClose = () => {
-      open -= 1
-      if (open === 0) resume(Effect.succeed(stats()))
-    }
-    const failBoth = () => {
-      a.destroy()
-      b.destroy()
-    }
-    if (a.destroyed || b.destroyed) {
-      // one side is already gone (reset before the pump started): nothing can flow, close the other
-      failBoth()
-      return resume(Effect.succeed(stats()))
-    }
-    for (const s of [a, b]) {
-      s.once("close", onClose)
-      s.once("error", failBoth)
-    }
-    // A side that closes without ending cleanly (reset, aborted) takes the other side down with it.
-    a.once("close", () => {
-      if (!a.readableEnded) b.destroy()
-    })
-    b.once("close", () => {
-      if (!b.readableEnded) a.destroy()
-    })
-    a.pipe(b)
-    b.pipe(a)
-    return Effect.sync(failBoth)
+export const run = (a: Duplex, b: Duplex, done: (stats: PipeStats) => void): Cancel => {
+  const stats = () => ({ aToB: (a as Counted).bytesRead ?? 0, bToA: (b as Counted).bytesRead ?? 0 })
+  const failBoth = () => {
+    a.destroy()
+    b.destroy()
+  }
+  if (a.destroyed || b.destroyed) {
+    // one side is already gone (reset before the pump started): nothing can flow, close the other
+    failBoth()
+    done(stats())
+    return failBoth
+  }
+  let open = 2
+  const onClose = () => {
+    open -= 1
+    if (open === 0) done(stats())
+  }
+  for (const s of [a, b]) {
+    s.once("close", onClose)
+    s.once("error", failBoth)
+  }
+  // A side that closes without ending cleanly (reset, aborted) takes the other side down with it.
+  a.once("close", () => {
+    if (!a.readableEnded) b.destroy()
   })
+  b.once("close", () => {
+    if (!b.readableEnded) a.destroy()
+  })
+  a.pipe(b)
+  b.pipe(a)
+  return failBoth
+}
+
+/** `run` as an Effect; interruption destroys both streams. */
+export const pipe = (a: Duplex, b: Duplex): Effect.Effect<PipeStats> =>
+  toEffect<PipeStats, never>((done) => run(a, b, (stats) => done(undefined, stats)))

@@ -37,13 +37,13 @@ describe("resilience", () => {
       const tunnelPort = yield* freePort()
       let sessions = 0
       // a hand-made server: admits the control channel, welcomes it, then says nothing more
-      yield* Tcp.listen({ host: "127.0.0.1", port: tunnelPort }, socketOptions, (socket) =>
-        Handshake.server(socket, { token, transport: "tcp", isLiveSession: () => false }).pipe(
+      yield* Tcp.listen({ host: "127.0.0.1", port: tunnelPort }, socketOptions, (socket, fork) =>
+        fork(Handshake.server(socket, { token, transport: "tcp", isLiveSession: () => false }).pipe(
           Effect.tap(() => sessions++),
-          Effect.zipRight(Handshake.sendFrame(socket, { _tag: "Welcome", heartbeatMs: 500, poolSize: 0 })),
+          Effect.tap(() => Handshake.sendFrame(socket, { _tag: "Welcome", heartbeatMs: 500, poolSize: 0 })),
           Effect.zipRight(Effect.never),
           Effect.ignore
-        ))
+        )))
       const client = yield* startClient(clientConfig(tunnelPort), false)
       assert.isTrue(yield* eventually(() => client.value.stats.sessions >= 2, 10_000))
       assert.isAtLeast(sessions, 2)

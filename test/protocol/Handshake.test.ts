@@ -19,15 +19,15 @@ const exchange = (serverToken: string, params: ClientParams, serverTransport: Tr
   Effect.gen(function*() {
     const port = yield* freePort()
     const serverSide = yield* Deferred.make<Admitted, ProtocolError>()
-    yield* Tcp.listen({ host: "127.0.0.1", port }, options, (socket) =>
-      Deferred.complete(
+    yield* Tcp.listen({ host: "127.0.0.1", port }, options, (socket, fork) =>
+      fork(Deferred.complete(
         serverSide,
         Handshake.server(socket, {
           token: Redacted.make(serverToken),
           transport: serverTransport,
           isLiveSession: (id) => id.toString("hex") === "ab".repeat(16)
         })
-      ).pipe(Effect.zipRight(Effect.sleep(200))))
+      ).pipe(Effect.asVoid)))
     const socket = yield* Tcp.dial({ host: "127.0.0.1", port }, options, 5)
     const client = yield* Effect.either(Handshake.client(socket, params))
     const server = yield* Effect.either(Deferred.await(serverSide))
