@@ -7,6 +7,9 @@ export default defineConfig({
     hookTimeout: 60_000,
     // e2e suites bind real loopback ports and spawn processes; keep the 2-core machine from thrashing
     maxWorkers: 2,
+    // the JSON report feeds the plain "N passed, N failed" line that .ci/run prints last
+    reporters: ["default", "json"],
+    outputFile: { json: "test-results/vitest.json" },
     minWorkers: 1
   }
 })
