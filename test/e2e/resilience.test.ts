@@ -9,7 +9,7 @@ import * as EchoServer from "../../src/net/EchoServer.ts"
 import { freePort } from "../../src/net/FreePort.ts"
 import * as Tcp from "../../src/net/Tcp.ts"
 import * as Handshake from "../../src/protocol/Handshake.ts"
-import { clientConfig, eventually, mapping, serverConfig, startClient, startServer } from "../helpers/Harness.ts"
+import { clientConfig, echoSetup, eventually, mapping, serverConfig, startClient, startServer } from "../helpers/Harness.ts"
 import { connectAndWaitEnd, roundTrip } from "../helpers/Sockets.ts"
 
 const token = Redacted.make("test-secret")
@@ -51,9 +51,7 @@ describe("resilience", () => {
 
   it.scopedLive("a new client replaces a dead session at once, without waiting for its heartbeats to run out", () =>
     Effect.gen(function*() {
-      const echo = yield* EchoServer.make()
-      const tunnelPort = yield* freePort()
-      const userPort = yield* freePort()
+      const { echo, tunnelPort, userPort } = yield* echoSetup
       const server = yield* startServer(
         serverConfig(tunnelPort, [mapping(userPort, echo.port)], { heartbeat: 30 })
       )
@@ -77,9 +75,7 @@ describe("resilience", () => {
 
   it.scopedLive("beyond channel_size waiting connections are refused at once and counted", () =>
     Effect.gen(function*() {
-      const echo = yield* EchoServer.make()
-      const tunnelPort = yield* freePort()
-      const userPort = yield* freePort()
+      const { echo, tunnelPort, userPort } = yield* echoSetup
       const server = yield* startServer(
         serverConfig(tunnelPort, [mapping(userPort, echo.port)], { channel_size: 2 }),
         { userWaitMillis: 5_000, authFailuresPerMinute: 10 }
@@ -97,9 +93,7 @@ describe("resilience", () => {
 
   it.scopedLive("the pool is replenished as data channels are used", () =>
     Effect.gen(function*() {
-      const echo = yield* EchoServer.make()
-      const tunnelPort = yield* freePort()
-      const userPort = yield* freePort()
+      const { echo, tunnelPort, userPort } = yield* echoSetup
       const server = yield* startServer(serverConfig(tunnelPort, [mapping(userPort, echo.port)], { connection_pool: 4 }))
       yield* startClient(clientConfig(tunnelPort))
       assert.isTrue(yield* eventually(() => server.value.hub.readyCount === 4))

@@ -8,7 +8,7 @@ import { createHash } from "node:crypto"
 import * as net from "node:net"
 import * as EchoServer from "../../src/net/EchoServer.ts"
 import { freePort } from "../../src/net/FreePort.ts"
-import { clientConfig, eventually, mapping, serverConfig, startClient, startServer } from "../helpers/Harness.ts"
+import { clientConfig, echoSetup, eventually, mapping, serverConfig, startClient, startServer } from "../helpers/Harness.ts"
 import { connectAndWaitEnd, halfCloseTarget, pattern, roundTrip, sha256, transfer } from "../helpers/Sockets.ts"
 
 const MiB = 1024 * 1024
@@ -16,9 +16,7 @@ const MiB = 1024 * 1024
 /** Echo target, server with one user port to it, connected client. */
 const echoTunnel = (overrides: { pool?: number } = {}) =>
   Effect.gen(function*() {
-    const echo = yield* EchoServer.make()
-    const tunnelPort = yield* freePort()
-    const userPort = yield* freePort()
+    const { echo, tunnelPort, userPort } = yield* echoSetup
     const server = yield* startServer(
       serverConfig(tunnelPort, [mapping(userPort, echo.port)], { connection_pool: overrides.pool ?? 8 })
     )
@@ -68,9 +66,7 @@ describe("tcp transport, end to end", () => {
 
   it.scopedLive("a wrong token is rejected and nothing reaches the target", () =>
     Effect.gen(function*() {
-      const echo = yield* EchoServer.make()
-      const tunnelPort = yield* freePort()
-      const userPort = yield* freePort()
+      const { echo, tunnelPort, userPort } = yield* echoSetup
       const server = yield* startServer(serverConfig(tunnelPort, [mapping(userPort, echo.port)]), {
         userWaitMillis: 500,
         authFailuresPerMinute: 100
@@ -102,9 +98,7 @@ describe("tcp transport, end to end", () => {
 
   it.scopedLive("server restart: the client reconnects and traffic resumes", () =>
     Effect.gen(function*() {
-      const echo = yield* EchoServer.make()
-      const tunnelPort = yield* freePort()
-      const userPort = yield* freePort()
+      const { echo, tunnelPort, userPort } = yield* echoSetup
       const config = serverConfig(tunnelPort, [mapping(userPort, echo.port)])
       const first = yield* startServer(config)
       const client = yield* startClient(clientConfig(tunnelPort))
@@ -119,9 +113,7 @@ describe("tcp transport, end to end", () => {
 
   it.scopedLive("client killed: the user port stays bound and a new client restores service", () =>
     Effect.gen(function*() {
-      const echo = yield* EchoServer.make()
-      const tunnelPort = yield* freePort()
-      const userPort = yield* freePort()
+      const { echo, tunnelPort, userPort } = yield* echoSetup
       const server = yield* startServer(serverConfig(tunnelPort, [mapping(userPort, echo.port)]), {
         userWaitMillis: 4_000,
         authFailuresPerMinute: 10

@@ -16,6 +16,8 @@ import { makeClientConfig, makeServerConfig } from "../../src/config/Load.ts"
 import { Client, type RunningClient } from "../../src/client/Client.ts"
 import { Server, type RunningServer, type ServerTuning } from "../../src/server/Server.ts"
 import * as Tunnel from "../../src/Tunnel.ts"
+import * as EchoServer from "../../src/net/EchoServer.ts"
+import { freePort } from "../../src/net/FreePort.ts"
 
 // lifecycle chatter off; warnings and errors still show up next to a failing test
 const quiet = Logger.minimumLogLevel(LogLevel.Warning)
@@ -90,3 +92,6 @@ export const eventually = (check: () => boolean, timeoutMs = 10_000): Effect.Eff
     }
     return check()
   })
+
+/** An echo target and two free loopback ports (tunnel, user): how most end-to-end tests start. */
+export const echoSetup = Effect.all({ echo: EchoServer.make(), tunnelPort: freePort(), userPort: freePort() })
