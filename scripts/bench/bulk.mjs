@@ -2,7 +2,7 @@
 // same iperf3 server. Runs are interleaved (direct, socat, each tunnel; repeat) so drift hits all alike.
 import { freePorts, HOST } from "./net.mjs"
 import * as procs from "./procs.mjs"
-import { median } from "./stats.mjs"
+import { interleaved, median } from "./stats.mjs"
 import * as tunnel from "./tunnel.mjs"
 
 const CASES = [
@@ -60,19 +60,15 @@ export async function bulk(ctx) {
 
   const raw = { socatCommand: `socat ${socatArgs.slice(2).join(" ")}`, seconds: profile.iperfSeconds, cases: {} }
   for (const c of CASES) {
-    const runs = Object.fromEntries(endpoints.map((e) => [e.name, []]))
-    for (let rep = 0; rep < profile.runs; rep++) {
-      for (const e of endpoints) {
-        try {
-          runs[e.name].push(await iperf(e.port, c, profile.iperfSeconds))
-        } catch (err) {
-          ctx.fail(`${c.label} via ${e.name}: ${err.message}`)
-          runs[e.name].push({ gbps: NaN, error: err.message })
-        }
-      }
-      const summary = endpoints.map((e) => `${e.name} ${runs[e.name].at(-1).gbps.toFixed(2)}`).join(", ")
-      console.error(`bench: ${c.label}, run ${rep + 1}/${profile.runs}: ${summary} Gbit/s`)
-    }
+    const runs = await interleaved({
+      endpoints,
+      runs: profile.runs,
+      measure: (e) => iperf(e.port, c, profile.iperfSeconds),
+      failed: { gbps: NaN },
+      fail: ctx.fail,
+      label: c.label,
+      describe: (r) => `${r.gbps.toFixed(2)} Gbit/s`
+    })
     raw.cases[c.key] = { ...c, runs }
     const med = (name) => median(runs[name].map((r) => r.gbps))
     const unit = "Gbit/s"

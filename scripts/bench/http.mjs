@@ -4,7 +4,7 @@
 import { fileURLToPath } from "node:url"
 import { freePorts, HOST } from "./net.mjs"
 import * as procs from "./procs.mjs"
-import { median } from "./stats.mjs"
+import { interleaved, median } from "./stats.mjs"
 import * as tunnel from "./tunnel.mjs"
 
 const CASES = [
@@ -70,19 +70,15 @@ export async function http(ctx) {
     if (profile.wrkWarmupSeconds > 0) {
       for (const e of endpoints) await wrk(e.port, c, profile.wrkWarmupSeconds).catch(() => {})
     }
-    const runs = Object.fromEntries(endpoints.map((e) => [e.name, []]))
-    for (let rep = 0; rep < profile.runs; rep++) {
-      for (const e of endpoints) {
-        try {
-          runs[e.name].push(await wrk(e.port, c, profile.wrkSeconds))
-        } catch (err) {
-          ctx.fail(`${c.label} via ${e.name}: ${err.message}`)
-          runs[e.name].push({ rps: NaN, p50: NaN, p99: NaN, error: err.message })
-        }
-      }
-      const summary = endpoints.map((e) => `${e.name} ${Math.round(runs[e.name].at(-1).rps)} req/s`).join(", ")
-      console.error(`bench: ${c.label}, run ${rep + 1}/${profile.runs}: ${summary}`)
-    }
+    const runs = await interleaved({
+      endpoints,
+      runs: profile.runs,
+      measure: (e) => wrk(e.port, c, profile.wrkSeconds),
+      failed: { rps: NaN, p50: NaN, p99: NaN },
+      fail: ctx.fail,
+      label: c.label,
+      describe: (r) => `${Math.round(r.rps)} req/s`
+    })
     raw.cases[c.key] = { header: c.header.join(" "), runs }
     const med = (name, key) => median(runs[name].map((r) => r[key]))
     report.baseline({ name: "direct", metric: `${c.label} rate`, unit: "req/s", value: med("direct", "rps"), digits: 0 })

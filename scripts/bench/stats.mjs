@@ -13,3 +13,25 @@ export const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b !=
 
 /** Rounds to `digits` significant-ish decimals for JSON (keeps files readable). */
 export const round = (x, digits = 3) => (Number.isFinite(x) ? Number(x.toFixed(digits)) : null)
+
+/**
+ * Measures every endpoint `runs` times, interleaved (e1 e2 e3, e1 e2 e3, …) so drift on a shared machine
+ * affects them alike. A failed measurement is reported with `fail` and recorded as `failed(error)`.
+ * Returns `{ [endpoint name]: [result, …] }`; `describe(result)` is logged after each round.
+ */
+export async function interleaved({ endpoints, runs, measure, failed, fail, label, describe }) {
+  const results = Object.fromEntries(endpoints.map((e) => [e.name, []]))
+  for (let rep = 0; rep < runs; rep++) {
+    for (const e of endpoints) {
+      try {
+        results[e.name].push(await measure(e))
+      } catch (err) {
+        fail(`${label} via ${e.name}: ${err.message}`)
+        results[e.name].push({ ...failed, error: err.message })
+      }
+    }
+    const summary = endpoints.map((e) => `${e.name} ${describe(results[e.name].at(-1))}`).join(", ")
+    console.error(`bench: ${label}, run ${rep + 1}/${runs}: ${summary}`)
+  }
+  return results
+}
