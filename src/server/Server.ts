@@ -72,13 +72,15 @@ export const make = (
       transport: transport.name,
       isLiveSession: (id) => hub.isLive(id.toString("hex"))
     }
+    let liveSource: string | undefined
     const sessionOptions = { heartbeatMillis: config.heartbeat * 1000, poolSize: config.connection_pool }
 
     // Per tunnel connection: callbacks only. A control channel gets a fiber (one per client session); a
     // data channel goes to the hub and is owned by the listener until it closes.
     const onChannel = (channel: Channel, fork: Fork): void => {
       const source = AuthLimiter.hostOf(channel.remote)
-      if (limiter.blocked(source)) {
+      // the live client's own address is never locked out by garbage from a neighbour behind the same IP
+      if (source !== liveSource && limiter.blocked(source)) {
         stats.rejected++
         Handshake.write(channel.stream, P.encodeServerHello(P.Status.RateLimited, transport.name, Buffer.alloc(32)))
         channel.stream.end()
@@ -103,6 +105,7 @@ export const make = (
         const id = admitted!.sessionId.toString("hex")
         if (admitted!.kind === "control") {
           stats.sessions++
+          liveSource = source
           fork(Effect.ensuring(
             ControlSession.run(channel, id, hub, sessionOptions),
             Effect.sync(() => channel.stream.destroy())

@@ -7,6 +7,7 @@ import * as Redacted from "effect/Redacted"
 import { createHash } from "node:crypto"
 import * as net from "node:net"
 import * as EchoServer from "../../src/net/EchoServer.ts"
+import * as P from "../../src/protocol/Protocol.ts"
 import { freePort } from "../../src/net/FreePort.ts"
 import { clientConfig, echoSetup, eventually, mapping, serverConfig, startClient, startServer } from "../helpers/Harness.ts"
 import { connectAndWaitEnd, halfCloseTarget, pattern, roundTrip, sha256, transfer } from "../helpers/Sockets.ts"
@@ -94,6 +95,32 @@ describe("tcp transport, end to end", () => {
       assert.isAtLeast(server.value.stats.rejected, 1)
       const back = yield* roundTrip(userPort, Buffer.from("still here"))
       assert.strictEqual(back.toString(), "still here")
+    }))
+
+  it.scopedLive("garbage on the tunnel port (random bytes, truncated and corrupted handshakes) never disturbs the tunnel", () =>
+    Effect.gen(function*() {
+      const { server, tunnelPort, userPort } = yield* echoTunnel()
+      const hello = P.encodeClientHello({ kind: "data", transport: "tcp", nonce: Buffer.alloc(32, 1) })
+      const payloads = Array.from({ length: 120 }, (_, i) => {
+        const random = pattern(i + 11, 1 + (i * 37) % 300)
+        switch (i % 4) {
+          case 0:
+            return random
+          case 1:
+            return Buffer.concat([P.MAGIC, random]) // right magic, garbage after it
+          case 2:
+            return hello.subarray(0, i % hello.length) // truncated hello, then close
+          default:
+            return Buffer.concat([hello, random]) // a hello followed by a garbage proof
+        }
+      })
+      yield* Effect.forEach(payloads, (payload) => roundTrip(tunnelPort, payload).pipe(Effect.either), { concurrency: 20 })
+      assert.isAtLeast(server.value.stats.rejected, 100)
+      assert.strictEqual(server.value.stats.sessions, 1)
+      // more connections than the pool holds: replacement data channels from the client's address still get in
+      for (let i = 0; i < 20; i++) {
+        assert.strictEqual((yield* roundTrip(userPort, Buffer.from(`unharmed ${i}`))).toString(), `unharmed ${i}`)
+      }
     }))
 
   it.scopedLive("server restart: the client reconnects and traffic resumes", () =>
