@@ -15,6 +15,7 @@ import * as Handshake from "../protocol/Handshake.ts"
 import * as Tcp from "../net/Tcp.ts"
 import * as Pipe from "../tunnel/Pipe.ts"
 import type { Stats } from "../tunnel/Stats.ts"
+import * as Attempt from "../util/Attempt.ts"
 import * as Log from "../util/Log.ts"
 import { type Holder, type Hub, HubError } from "./Hub.ts"
 import type { Cancel } from "../net/Callback.ts"
@@ -102,7 +103,10 @@ export const bindAll = (
     let bound = 0
     for (const port of ports) {
       const where = formatHostPort({ host: port.bindHost, port: port.port })
-      const listen = Tcp.listen({ host: port.bindHost, port: port.port }, ctx.socketOptions, serve(ctx, port, warn))
+      // each attempt in its own child scope, so a port retried for days does not pile up finalizers
+      const listen = Attempt.attempt(
+        Tcp.listen({ host: port.bindHost, port: port.port }, ctx.socketOptions, serve(ctx, port, warn))
+      )
       // bind now so the ports are up when start-up completes; a port that is taken is retried on its own
       yield* listen.pipe(
         Effect.tap(() => bound++),

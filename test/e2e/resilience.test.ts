@@ -5,6 +5,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
+import * as net from "node:net"
 import * as EchoServer from "../../src/net/EchoServer.ts"
 import { freePort } from "../../src/net/FreePort.ts"
 import * as Tcp from "../../src/net/Tcp.ts"
@@ -117,4 +118,30 @@ describe("resilience", () => {
       assert.strictEqual((yield* roundTrip(userPort, Buffer.from("redirected"))).toString(), "redirected")
       assert.strictEqual(echo.accepted(), 1)
     }))
+
+  it.scopedLive("a user port that is taken at start-up does not hold up the others, and is bound once freed", () =>
+    Effect.gen(function*() {
+      const { echo, tunnelPort, userPort } = yield* echoSetup
+      const takenPort = yield* freePort()
+      const squatter = net.createServer().listen(takenPort, "127.0.0.1")
+      yield* Effect.async<void>((resume) => {
+        squatter.once("listening", () => resume(Effect.void))
+      })
+      yield* startServer(serverConfig(tunnelPort, [mapping(userPort, echo.port), mapping(takenPort, echo.port)]))
+      yield* startClient(clientConfig(tunnelPort))
+      assert.strictEqual((yield* roundTrip(userPort, Buffer.from("free port"))).toString(), "free port")
+      yield* Effect.async<void>((resume) => {
+        squatter.close(() => resume(Effect.void))
+      })
+      // retried every 10 s
+      let answer = ""
+      for (let i = 0; i < 30 && answer !== "taken port"; i++) {
+        yield* Effect.sleep(500)
+        answer = yield* roundTrip(takenPort, Buffer.from("taken port")).pipe(
+          Effect.map(String),
+          Effect.orElseSucceed(() => "")
+        )
+      }
+      assert.strictEqual(answer, "taken port")
+    }), 30_000)
 })
