@@ -3,10 +3,9 @@
  * pump (handshakes, control frames, the data channel's Connect header): bytes past what was asked for stay
  * in the stream's buffer, so the pump later delivers them untouched.
  */
-import type * as Effect from "effect/Effect"
 import type { Duplex } from "node:stream"
 import { ProtocolError } from "../protocol/Protocol.ts"
-import { type Cancel, type Done, toEffect } from "./Callback.ts"
+import type { Cancel, Done } from "./Callback.ts"
 
 const closed = (detail: string) => new ProtocolError({ reason: "Closed", detail })
 
@@ -65,7 +64,3 @@ const attempt = (
   }
   return { value: chunk }
 }
-
-/** `read` as an Effect. */
-export const readExactly = (stream: Duplex, n: number): Effect.Effect<Buffer, ProtocolError> =>
-  toEffect((done) => read(stream, n, done))
