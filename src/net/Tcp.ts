@@ -43,6 +43,15 @@ export const configure = (socket: net.Socket, options: SocketOptions): net.Socke
   return socket
 }
 
+/**
+ * Closes a stream once what was written to it has been handed to the OS (a refusal the peer should
+ * read), instead of dropping it with `destroy()`.
+ */
+export const closeAfterFlush = (stream: { end: () => unknown; once: (e: "finish", f: () => void) => unknown; destroy: () => void }) => {
+  stream.once("finish", () => stream.destroy())
+  stream.end()
+}
+
 /** Closes a socket now, whatever state it is in. */
 export const destroy = (socket: { destroy: () => void; destroyed: boolean }): void => {
   if (!socket.destroyed) socket.destroy()

@@ -12,7 +12,7 @@ import type * as Scope from "effect/Scope"
 import { formatHostPort, type HostPort, type ServerConfig } from "../config/Config.ts"
 import type { Done } from "../net/Callback.ts"
 import { deadline } from "../net/Deadline.ts"
-import type { Fork, SocketError } from "../net/Tcp.ts"
+import { closeAfterFlush, type Fork, type SocketError } from "../net/Tcp.ts"
 import * as Handshake from "../protocol/Handshake.ts"
 import * as P from "../protocol/Protocol.ts"
 import * as Stats from "../tunnel/Stats.ts"
@@ -83,7 +83,7 @@ export const make = (
       if (source !== liveSource && limiter.blocked(source)) {
         stats.rejected++
         Handshake.write(channel.stream, P.encodeServerHello(P.Status.RateLimited, transport.name, Buffer.alloc(32)))
-        channel.stream.end()
+        closeAfterFlush(channel.stream)
         return
       }
       deadline(
@@ -94,7 +94,8 @@ export const make = (
       )((error, admitted) => {
         if (error) {
           stats.rejected++
-          channel.stream.destroy()
+          // the refusal (version, transport, token, session) is on its way; let it reach the peer
+          closeAfterFlush(channel.stream)
           if (error.reason === "AuthFailed" || error.reason === "NotBackhaul" || error.reason === "Timeout") {
             limiter.fail(source)
           }

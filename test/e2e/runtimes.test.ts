@@ -30,7 +30,9 @@ describe("runtimes", () => {
       const client = yield* Processes.start(deno[0], [...deno[1], "client", "-c", join(dir, "client.toml")], root)
       yield* client.waitFor(/connected to/, 60_000)
       yield* Effect.sleep(200)
-      const t = yield* transfer(userPort, 8 * 1024 * 1024)
+      const t = yield* transfer(userPort, 8 * 1024 * 1024).pipe(
+        Effect.tapError(() => Effect.sync(() => console.error(`server:\n${server.output()}\nclient:\n${client.output()}`)))
+      )
       assert.strictEqual(t.receivedHash, t.sentHash)
       assert.strictEqual(t.received, 8 * 1024 * 1024)
       assert.strictEqual(yield* client.stop("SIGTERM"), 0)
