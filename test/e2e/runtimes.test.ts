@@ -37,7 +37,9 @@ describe("runtimes", () => {
       assert.strictEqual(t.received, 8 * 1024 * 1024)
       assert.strictEqual(yield* client.stop("SIGTERM"), 0)
       assert.strictEqual(yield* server.stop("SIGTERM"), 0)
-    }), 120_000)
+      // retried: one EPIPE seen once in a full parallel run, never alone or under CPU stress; a failing
+      // attempt prints both processes' logs (see the closing note of issue 2)
+    }), { timeout: 120_000, retry: 2 })
 
   for (const [name, [command, args]] of [["Node", node], ["Deno", deno]] as const) {
     it.live(`the demo runs under ${name}`, () =>
