@@ -21,13 +21,13 @@ import { ProtocolError } from "../protocol/Protocol.ts"
 import type { Channel, TransportShape } from "../transport/Transport.ts"
 import * as Pipe from "../tunnel/Pipe.ts"
 import * as Schedules from "../tunnel/Schedules.ts"
-import type { Stats } from "../tunnel/Stats.ts"
+import * as Stats from "../tunnel/Stats.ts"
 
 /** What every data channel of a client shares. */
 export interface DialerContext {
   readonly config: ClientConfig
   readonly transport: TransportShape
-  readonly stats: Stats
+  readonly stats: Stats.Stats
   /** owns every socket, so closing the client closes them all */
   readonly owned: Owned
   /** runs the rare Effect (a retry on its Schedule) in the client's scope */
@@ -97,12 +97,9 @@ const serve = (ctx: DialerContext, channel: Channel, done: Done<void, Failure>):
         return done(error)
       }
       ctx.owned.add(socket!)
-      stats.opened++
-      stats.active++
+      Stats.started(stats)
       current = Pipe.run(channel.stream, socket!, (moved) => {
-        stats.active--
-        stats.bytesUp += moved.aToB
-        stats.bytesDown += moved.bToA
+        Stats.finished(stats, moved)
         ctx.log(LogLevel.Debug, `closed ${formatHostPort(target.right)}: ${moved.aToB} bytes in, ${moved.bToA} out`)
         done(undefined)
       })

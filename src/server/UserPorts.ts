@@ -14,11 +14,10 @@ import { expandMapping } from "../config/PortMapping.ts"
 import * as Handshake from "../protocol/Handshake.ts"
 import * as Tcp from "../net/Tcp.ts"
 import * as Pipe from "../tunnel/Pipe.ts"
-import type { Stats } from "../tunnel/Stats.ts"
+import * as Stats from "../tunnel/Stats.ts"
 import * as Attempt from "../util/Attempt.ts"
 import * as Log from "../util/Log.ts"
 import { type Holder, type Hub, HubError } from "./Hub.ts"
-import type { Cancel } from "../net/Callback.ts"
 import type { Channel } from "../transport/Transport.ts"
 
 /** One bound user port. */
@@ -32,15 +31,14 @@ export interface UserPort {
 /** Everything the listeners share. */
 export interface UserPortsContext {
   readonly hub: Hub
-  readonly stats: Stats
+  readonly stats: Stats.Stats
   readonly socketOptions: Tcp.SocketOptions
   readonly log: Log.Log
 }
 
 /**
- * Serves one user connection on `port`. The common case — an idle data channel is ready — is plain
- * callbacks: write Connect, pipe. Only a connection that has to wait gets a fiber, racing the hub's
- * queue against its own close.
+ * Serves one user connection on `port`, in plain callbacks: take an idle data channel (or wait in the
+ * hub's queue, giving up the place if the user resets), write Connect, pipe.
  */
 const serve = (ctx: UserPortsContext, port: UserPort, warn: (m: string) => void) => {
   const { hub, stats, log } = ctx
@@ -49,16 +47,12 @@ const serve = (ctx: UserPortsContext, port: UserPort, warn: (m: string) => void)
     port: port.port,
     target: formatHostPort({ host: port.targetHost, port: port.targetPort })
   } as const
-  const through = (socket: net.Socket, channel: Channel, done: () => void): Cancel => {
+  const through = (socket: net.Socket, channel: Channel): void => {
     Handshake.sendFrame(channel.stream, connect)
-    stats.opened++
-    stats.active++
-    return Pipe.run(socket, channel.stream, (moved) => {
-      stats.active--
-      stats.bytesUp += moved.aToB
-      stats.bytesDown += moved.bToA
+    Stats.started(stats)
+    Pipe.run(socket, channel.stream, (moved) => {
+      Stats.finished(stats, moved)
       log(LogLevel.Debug, `port ${port.port}: closed, ${moved.aToB} bytes up, ${moved.bToA} down`)
-      done()
     })
   }
   const failed = (e: HubError) => {
@@ -80,17 +74,15 @@ const serve = (ctx: UserPortsContext, port: UserPort, warn: (m: string) => void)
         socket.destroy()
         return failed(error)
       }
-      through(socket, channel!, noop)
+      through(socket, channel!)
     })
   }
   return (socket: net.Socket): void => {
     const idle = hub.tryTake({ channel: undefined })
-    if (idle) through(socket, idle, noop)
+    if (idle) through(socket, idle)
     else wait(socket)
   }
 }
-
-const noop = () => {}
 
 /** Binds every port of every mapping for the life of the scope. */
 export const bindAll = (

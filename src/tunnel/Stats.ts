@@ -33,3 +33,16 @@ export const make = (): Stats => ({
   sessions: 0,
   rejected: 0
 })
+
+/** Counts a connection that starts piping. */
+export const started = (stats: Stats): void => {
+  stats.opened++
+  stats.active++
+}
+
+/** Counts a connection whose pipe has closed, with the bytes it moved. */
+export const finished = (stats: Stats, moved: { readonly aToB: number; readonly bToA: number }): void => {
+  stats.active--
+  stats.bytesUp += moved.aToB
+  stats.bytesDown += moved.bToA
+}
