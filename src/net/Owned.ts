@@ -8,7 +8,7 @@ import type * as Scope from "effect/Scope"
 /** A set of owned streams. */
 export interface Owned {
   /** owns `stream` until it closes */
-  readonly add: (stream: { destroy: () => void; once: (event: "close", f: () => void) => unknown }) => void
+  readonly add: (stream: { destroy: () => void; on: (event: "close", f: () => void) => unknown }) => void
   readonly size: () => number
 }
 
@@ -25,7 +25,7 @@ export const make: Effect.Effect<Owned, never, Scope.Scope> = Effect.map(
   (set) => ({
     add: (stream) => {
       set.add(stream)
-      stream.once("close", () => set.delete(stream))
+      stream.on("close", () => set.delete(stream))
     },
     size: () => set.size
   })

@@ -35,22 +35,18 @@ export const run = (a: Duplex, b: Duplex, done: (stats: PipeStats) => void): Can
     done(stats())
     return failBoth
   }
+  // `on`, not `once`: each stream closes once anyway, and `once` allocates a wrapper per listener —
+  // measurable at thousands of connections per second under Bun.
   let open = 2
-  const onClose = () => {
-    open -= 1
-    if (open === 0) done(stats())
+  const closed = (self: Duplex, other: Duplex) => () => {
+    // a side that closes without ending cleanly (reset, aborted) takes the other side down with it
+    if (!self.readableEnded) other.destroy()
+    if (--open === 0) done(stats())
   }
-  for (const s of [a, b]) {
-    s.once("close", onClose)
-    s.once("error", failBoth)
-  }
-  // A side that closes without ending cleanly (reset, aborted) takes the other side down with it.
-  a.once("close", () => {
-    if (!a.readableEnded) b.destroy()
-  })
-  b.once("close", () => {
-    if (!b.readableEnded) a.destroy()
-  })
+  a.on("close", closed(a, b))
+  b.on("close", closed(b, a))
+  a.on("error", failBoth)
+  b.on("error", failBoth)
   a.pipe(b)
   b.pipe(a)
   return failBoth
