@@ -9,7 +9,6 @@ import type * as Scope from "effect/Scope"
 export interface Owned {
   /** owns `stream` until it closes */
   readonly add: (stream: { destroy: () => void; on: (event: "close", f: () => void) => unknown }) => void
-  readonly size: () => number
 }
 
 /** A set of owned streams, all destroyed when the scope closes. */
@@ -26,7 +25,6 @@ export const make: Effect.Effect<Owned, never, Scope.Scope> = Effect.map(
     add: (stream) => {
       set.add(stream)
       stream.on("close", () => set.delete(stream))
-    },
-    size: () => set.size
+    }
   })
 )

@@ -17,14 +17,6 @@ export class HubError extends Schema.TaggedError<HubError>()("HubError", {
   reason: Schema.Literal("Full", "Timeout")
 }) {}
 
-/**
- * Where `take` puts the channel it hands out, synchronously, before the taking fiber resumes: if that
- * fiber is interrupted in between, its finalizer still finds the channel and closes it.
- */
-export interface Holder {
-  channel: Channel | undefined
-}
-
 /** The hub's view of a live control session. */
 export interface LiveSession {
   readonly id: string
@@ -117,17 +109,16 @@ export class Hub {
 
   /**
    * Waits for a data channel for one user connection (after `tryTake` found none), bounded by
-   * `channelSize` waiters and `waitMillis`. Calls back with the channel — also put in `holder` — or why
-   * there is none; cancelling gives up the place in the queue.
+   * `channelSize` waiters and `waitMillis`. Calls back with the channel or why there is none; cancelling
+   * gives up the place in the queue.
    */
-  wait(holder: Holder, done: Done<Channel, HubError>): Cancel {
+  wait(done: Done<Channel, HubError>): Cancel {
     if (this.waiters.size >= this.options.channelSize) {
       done(new HubError({ reason: "Full" }))
       return noop
     }
     const waiter: Waiter = (channel) => {
       clearTimeout(timer)
-      holder.channel = channel
       done(undefined, channel)
     }
     const timer = setTimeout(() => {
@@ -143,20 +134,17 @@ export class Hub {
   }
 
   /** A data channel for one user connection as an Effect: an idle one at once, else `wait`. */
-  take(holder: Holder): Effect.Effect<Channel, HubError> {
+  take(): Effect.Effect<Channel, HubError> {
     return Effect.suspend(() => {
-      const idle = this.tryTake(holder)
-      return idle ? Effect.succeed(idle) : toEffect<Channel, HubError>((done) => this.wait(holder, done))
+      const idle = this.tryTake()
+      return idle ? Effect.succeed(idle) : toEffect<Channel, HubError>((done) => this.wait(done))
     })
   }
 
   /** An idle data channel if one is ready now (the common case: no fiber, no timer). */
-  tryTake(holder: Holder): Channel | undefined {
+  tryTake(): Channel | undefined {
     const idle = this.popIdle()
-    if (idle) {
-      holder.channel = idle
-      this.demand()
-    }
+    if (idle) this.demand()
     return idle
   }
 

@@ -17,7 +17,7 @@ import * as Pipe from "../tunnel/Pipe.ts"
 import * as Stats from "../tunnel/Stats.ts"
 import * as Attempt from "../util/Attempt.ts"
 import * as Log from "../util/Log.ts"
-import { type Holder, type Hub, HubError } from "./Hub.ts"
+import type { Hub, HubError } from "./Hub.ts"
 import type { Channel } from "../transport/Transport.ts"
 
 /** One bound user port. */
@@ -64,11 +64,10 @@ const serve = (ctx: UserPortsContext, port: UserPort, warn: (m: string) => void)
     warn(`port ${port.port}: no tunnel data channel became ready in time; closed the connection`)
   }
   const wait = (socket: net.Socket): void => {
-    const held: Holder = { channel: undefined }
     // a user who resets the connection while waiting gives up its place in the queue
     const gone = () => cancel()
     socket.once("close", gone)
-    const cancel = hub.wait(held, (error, channel) => {
+    const cancel = hub.wait((error, channel) => {
       socket.off("close", gone)
       if (error) {
         socket.destroy()
@@ -78,7 +77,7 @@ const serve = (ctx: UserPortsContext, port: UserPort, warn: (m: string) => void)
     })
   }
   return (socket: net.Socket): void => {
-    const idle = hub.tryTake({ channel: undefined })
+    const idle = hub.tryTake()
     if (idle) through(socket, idle)
     else wait(socket)
   }
