@@ -58,12 +58,12 @@ export const make = (config: ClientConfig): Effect.Effect<RunningClient, never, 
 
     const connect = Attempt.attempt(Effect.gen(function*() {
       const channel = yield* dial(transport, config.remote_addr)
-      const sessionId = yield* Handshake.client(channel.stream, {
+      const sessionId = yield* Handshake.client(channel, {
         token: config.token,
         transport: config.transport,
         kind: "control"
       })
-      const welcome = yield* Handshake.readFrame(channel.stream)
+      const welcome = yield* Handshake.readFrame(channel)
       if (welcome._tag !== "Welcome") {
         return yield* new ProtocolError({ reason: "Malformed", detail: `expected Welcome, got ${welcome._tag}` })
       }
@@ -88,7 +88,7 @@ export const make = (config: ClientConfig): Effect.Effect<RunningClient, never, 
       }
       yield* SubscriptionRef.set(connected, true)
       yield* Effect.logInfo(`connected to ${server} (pool ${welcome.poolSize}, heartbeat ${welcome.heartbeatMs / 1000}s)`)
-      return yield* Control.run(channel.stream, welcome.heartbeatMs, (frame) => {
+      return yield* Control.run(channel, welcome.heartbeatMs, (frame) => {
         if (frame._tag === "OpenData") for (let i = 0; i < frame.count; i++) Dialer.start(dialer, sessionId)
       })
     }).pipe(

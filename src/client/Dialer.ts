@@ -55,7 +55,7 @@ const open = (ctx: DialerContext, sessionId: Buffer, done: Done<Channel, Failure
   let current = ctx.transport.open(config.remote_addr, (error, opened) => {
     if (error) return done(error)
     channel = opened!
-    const stream = channel.stream
+    const stream = channel
     ctx.owned.add(stream)
     current = deadline(
       stream,
@@ -73,14 +73,14 @@ const open = (ctx: DialerContext, sessionId: Buffer, done: Done<Channel, Failure
   })
   return () => {
     current()
-    channel?.stream.destroy()
+    channel?.destroy()
   }
 }
 
 /** Waits for the server's Connect on an open channel, dials the target and pipes until both sides close. */
 const serve = (ctx: DialerContext, channel: Channel, done: Done<void, Failure>): Cancel => {
   const { config, stats } = ctx
-  let current = Handshake.readFrameCb(channel.stream, (error, frame) => {
+  let current = Handshake.readFrameCb(channel, (error, frame) => {
     if (error) return done(error)
     if (frame!._tag !== "Connect") {
       return done(new ProtocolError({ reason: "Malformed", detail: `expected Connect, got ${frame!._tag}` }))
@@ -98,7 +98,7 @@ const serve = (ctx: DialerContext, channel: Channel, done: Done<void, Failure>):
       }
       ctx.owned.add(socket!)
       Stats.started(stats)
-      current = Pipe.run(channel.stream, socket!, (moved) => {
+      current = Pipe.run(channel, socket!, (moved) => {
         Stats.finished(stats, moved)
         ctx.log(LogLevel.Debug, `closed ${formatHostPort(target.right)}: ${moved.aToB} bytes in, ${moved.bToA} out`)
         done(undefined)
@@ -122,7 +122,7 @@ const report = (ctx: DialerContext, e: Failure): void => {
 /** Serves an open channel to its end, closing it whatever happens. */
 const serveToEnd = (ctx: DialerContext, channel: Channel): void => {
   serve(ctx, channel, (error) => {
-    channel.stream.destroy()
+    channel.destroy()
     if (error) report(ctx, error)
   })
 }

@@ -1,13 +1,13 @@
 /**
- * A deadline on one stream's exchange (a handshake, a dial): one timer that, when it fires, stops the
- * exchange, destroys the stream and reports `onExpire()`. Cleared as soon as the exchange completes.
+ * A deadline on one conn's exchange (a handshake, a dial): one timer that, when it fires, stops the
+ * exchange, destroys the conn and reports `onExpire()`. Cleared as soon as the exchange completes.
  */
-import type { Duplex } from "node:stream"
 import { type Cancel, type Done, once } from "./Callback.ts"
+import type { Conn } from "./Conn.ts"
 
-/** Wraps a callback operation on `stream` with a deadline. */
+/** Wraps a callback operation on `conn` with a deadline. */
 export const deadline = <A, E, E2>(
-  stream: Duplex,
+  conn: Conn,
   millis: number,
   onExpire: () => E2,
   start: (done: Done<A, E>) => Cancel
@@ -17,7 +17,7 @@ export const deadline = <A, E, E2>(
   let cancel: Cancel = () => {}
   const timer = setTimeout(() => {
     cancel()
-    stream.destroy()
+    conn.destroy()
     finish(onExpire())
   }, millis)
   cancel = start((error, value) => {

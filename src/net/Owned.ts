@@ -1,30 +1,32 @@
 /**
- * Streams owned by a scope without a fiber each: the per-connection path registers its sockets here, a
- * socket leaves the set when it closes, and closing the scope destroys whatever is left.
+ * Connections owned by a scope without a fiber each: the per-connection path registers its connections
+ * here, a connection leaves the set when it closes, and closing the scope destroys whatever is left.
  */
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
+import type { Conn } from "./Conn.ts"
 
-/** A set of owned streams. */
+/** A set of owned connections. */
 export interface Owned {
-  /** owns `stream` until it closes */
-  readonly add: (stream: { destroy: () => void; on: (event: "close", f: () => void) => unknown }) => void
+  /** owns `conn` until it closes */
+  readonly add: (conn: Conn) => void
 }
 
-/** A set of owned streams, all destroyed when the scope closes. */
+/** A set of owned connections, all destroyed when the scope closes. */
 export const make: Effect.Effect<Owned, never, Scope.Scope> = Effect.map(
   Effect.acquireRelease(
-    Effect.sync(() => new Set<{ destroy: () => void }>()),
+    Effect.sync(() => new Set<Conn>()),
     (set) =>
       Effect.sync(() => {
-        for (const s of set) s.destroy()
+        const all = [...set]
         set.clear()
+        for (const conn of all) conn.destroy()
       })
   ),
   (set) => ({
-    add: (stream) => {
-      set.add(stream)
-      stream.on("close", () => set.delete(stream))
+    add: (conn) => {
+      set.add(conn)
+      conn.onClose(() => set.delete(conn))
     }
   })
 )

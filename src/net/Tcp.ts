@@ -1,16 +1,21 @@
 /**
- * Plain TCP listening and dialing as scoped resources: the one place `node:net` servers and sockets are
- * created, configured (nodelay, keep-alive, half-open) and registered with a Scope. Used by the `tcp`
- * transport and by the server's user-facing port listeners alike.
+ * Plain TCP listening and dialing as scoped resources: the one place connections are created, configured
+ * (nodelay, keep-alive, half-open) and registered with a Scope. Used by the `tcp` transport, the server's
+ * user-facing ports and the client's target dials alike. The socket backend is Bun's native one when
+ * running under Bun, `node:net` otherwise (`BACKHAUL_SOCKETS=node` forces it).
  */
 import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
-import * as net from "node:net"
 import { formatHostPort, type HostPort } from "../config/Config.ts"
+import * as BunConn from "./BunConn.ts"
 import { type Cancel, type Done, once, toEffect } from "./Callback.ts"
+import type { Backend, Conn, Listener, SocketOptions } from "./Conn.ts"
+import * as NodeConn from "./NodeConn.ts"
 import * as Owned from "./Owned.ts"
+
+export type { Conn, SocketOptions } from "./Conn.ts"
 
 /** Listening or dialing failed. */
 export class SocketError extends Schema.TaggedError<SocketError>()("SocketError", {
@@ -23,120 +28,80 @@ export class SocketError extends Schema.TaggedError<SocketError>()("SocketError"
   }
 }
 
-/** Socket options applied to every tunnel or user socket. */
-export interface SocketOptions {
-  readonly nodelay: boolean
-  /** seconds; 0 turns TCP keep-alive off */
-  readonly keepaliveSeconds: number
+const choose = (): Backend => {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env
+  const bunPresent = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined"
+  return bunPresent && env?.BACKHAUL_SOCKETS !== "node" ? BunConn.backend : NodeConn.backend
 }
 
-const ignore = () => {}
-
-/**
- * Prepares a fresh socket: an `error` listener so a reset never becomes an uncaught exception (the owner
- * sees the failure through `close`/reads), plus nodelay and keep-alive.
- */
-export const configure = (socket: net.Socket, options: SocketOptions): net.Socket => {
-  socket.on("error", ignore)
-  if (options.nodelay) socket.setNoDelay(true)
-  if (options.keepaliveSeconds > 0) socket.setKeepAlive(true, options.keepaliveSeconds * 1000)
-  return socket
-}
-
-/**
- * Closes a stream once what was written to it has been handed to the OS (a refusal the peer should
- * read), instead of dropping it with `destroy()`.
- */
-export const closeAfterFlush = (stream: { end: () => unknown; once: (e: "finish", f: () => void) => unknown; destroy: () => void }) => {
-  stream.once("finish", () => stream.destroy())
-  stream.end()
-}
-
-/** Closes a socket now, whatever state it is in. */
-export const destroy = (socket: { destroy: () => void; destroyed: boolean }): void => {
-  if (!socket.destroyed) socket.destroy()
-}
+/** The socket backend of this process. */
+export const backend: Backend = choose()
 
 /** Runs an Effect in the listener's scope: for the rare connection that needs a fiber of its own. */
 export type Fork = (effect: Effect.Effect<void>) => void
 
 /**
- * Binds `address` and calls `onSocket` for every accepted connection. Sockets belong to the listener:
- * closing the scope stops listening and destroys every socket still open, and interrupts every fiber
+ * Binds `address` and calls `onConn` for every accepted connection. Connections belong to the listener:
+ * closing the scope stops listening and destroys every connection still open, and interrupts every fiber
  * started with `fork`. Returns the bound address (useful with port 0).
  */
 export const listen = (
   address: HostPort,
   options: SocketOptions,
-  onSocket: (socket: net.Socket, fork: Fork) => void
+  onConn: (conn: Conn, fork: Fork) => void
 ): Effect.Effect<HostPort, SocketError, Scope.Scope> =>
   Effect.gen(function*() {
     const fork: Fork = yield* FiberSet.makeRuntime<never, void, never>()
     const owned = yield* Owned.make
-    const server = yield* Effect.acquireRelease(
-      Effect.async<net.Server, SocketError>((resume) => {
-        const server = net.createServer({ allowHalfOpen: true })
-        const onError = (e: Error) => {
-          server.close()
-          resume(new SocketError({ reason: "Listen", address: formatHostPort(address), detail: e.message }))
-        }
-        server.once("error", onError)
-        server.listen({ host: address.host, port: address.port, backlog: 4096 }, () => {
-          server.off("error", onError)
-          server.on("error", ignore)
-          resume(Effect.succeed(server))
-        })
+    const listener = yield* Effect.acquireRelease(
+      toEffect<Listener, SocketError>((done) => {
+        backend.listen(address.host, address.port, options, (conn) => {
+          owned.add(conn)
+          onConn(conn, fork)
+        }, (error, listener) =>
+          error
+            ? done(new SocketError({ reason: "Listen", address: formatHostPort(address), detail: error.message }))
+            : done(undefined, listener))
+        return () => {}
       }),
-      (server) => Effect.sync(() => server.close())
+      (listener) => Effect.sync(() => listener.stop())
     )
-    server.on("connection", (socket: net.Socket) => {
-      owned.add(configure(socket, options))
-      onSocket(socket, fork)
-    })
-    const bound = server.address() as net.AddressInfo
-    return { host: bound.address, port: bound.port }
+    return { host: listener.host, port: listener.port }
   })
 
 /**
- * Connects to `address` within `timeoutSeconds` and calls back with the configured socket. The caller
- * owns the socket from then on; cancelling before that destroys it.
+ * Connects to `address` within `timeoutSeconds` and calls back with the connection. The caller owns it
+ * from then on; cancelling before that abandons the attempt.
  */
 export const connect = (
   address: HostPort,
   options: SocketOptions,
   timeoutSeconds: number,
-  done: Done<net.Socket, SocketError>
+  done: Done<Conn, SocketError>
 ): Cancel => {
   const finish = once(done)
-  const socket = net.connect({ host: address.host, port: address.port, allowHalfOpen: true })
-  const fail = (reason: "Connect" | "Timeout", detail: string) => {
+  const timer = setTimeout(() => {
+    cancel()
+    finish(new SocketError({ reason: "Timeout", address: formatHostPort(address), detail: `no answer within ${timeoutSeconds}s` }))
+  }, timeoutSeconds * 1000)
+  const cancel = backend.connect(address.host, address.port, options, (error, conn) => {
     clearTimeout(timer)
-    socket.destroy()
-    finish(new SocketError({ reason, address: formatHostPort(address), detail }))
-  }
-  const timer = setTimeout(() => fail("Timeout", `no answer within ${timeoutSeconds}s`), timeoutSeconds * 1000)
-  const onError = (e: Error) => fail("Connect", e.message)
-  socket.once("error", onError)
-  let handedOver = false
-  socket.once("connect", () => {
-    clearTimeout(timer)
-    socket.off("error", onError)
-    handedOver = true
-    finish(undefined, configure(socket, options))
+    if (error) finish(new SocketError({ reason: "Connect", address: formatHostPort(address), detail: error.message }))
+    else finish(undefined, conn)
   })
   return () => {
     clearTimeout(timer)
-    if (!handedOver) socket.destroy()
+    cancel()
   }
 }
 
-/** `connect` as a scoped Effect: the socket is destroyed when the scope closes. */
+/** `connect` as a scoped Effect: the connection is destroyed when the scope closes. */
 export const dial = (
   address: HostPort,
   options: SocketOptions,
   timeoutSeconds: number
-): Effect.Effect<net.Socket, SocketError, Scope.Scope> =>
+): Effect.Effect<Conn, SocketError, Scope.Scope> =>
   Effect.acquireRelease(
-    toEffect<net.Socket, SocketError>((done) => connect(address, options, timeoutSeconds, done)),
-    (socket) => Effect.sync(() => destroy(socket))
+    toEffect<Conn, SocketError>((done) => connect(address, options, timeoutSeconds, done)),
+    (conn) => Effect.sync(() => conn.destroy())
   )

@@ -9,8 +9,8 @@
  */
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
-import type { Duplex } from "node:stream"
 import { type Cancel, toEffect } from "../net/Callback.ts"
+import type { Conn } from "../net/Conn.ts"
 import * as Handshake from "./Handshake.ts"
 import { type Frame, ProtocolError } from "./Protocol.ts"
 
@@ -19,7 +19,7 @@ export const MISSED_HEARTBEATS = 3
 
 /** Runs until the channel fails, the peer says Goodbye, or the peer goes silent. */
 export const run = (
-  stream: Duplex,
+  conn: Conn,
   heartbeatMillis: number,
   onFrame: (frame: Frame) => void,
   onTick: () => void = () => {}
@@ -29,7 +29,7 @@ export const run = (
   const reader = toEffect<never, ProtocolError>((done) => {
     let current: Cancel = () => {}
     const next = () => {
-      current = Handshake.readFrameCb(stream, (error, frame) => {
+      current = Handshake.readFrameCb(conn, (error, frame) => {
         if (error) return done(error)
         lastHeard = Date.now()
         if (frame!._tag === "Goodbye") {
@@ -57,7 +57,7 @@ export const run = (
     watchdog,
     Effect.sync(() => {
       if (n++ % checks !== 0) return
-      Handshake.sendFrame(stream, { _tag: "Ping", sentAt: Date.now() })
+      Handshake.sendFrame(conn, { _tag: "Ping", sentAt: Date.now() })
       onTick()
     })
   )

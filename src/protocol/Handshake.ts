@@ -6,16 +6,15 @@
 import type * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import type * as Redacted from "effect/Redacted"
-import type { Duplex } from "node:stream"
 import type { TransportName } from "../config/Config.ts"
 import { type Cancel, type Done, toEffect } from "../net/Callback.ts"
-import { read } from "../net/StreamReader.ts"
+import type { Conn } from "../net/Conn.ts"
 import * as Auth from "./Auth.ts"
 import * as P from "./Protocol.ts"
 
 /** Writes bytes on a channel; failures show up on the next read, where they are typed. */
-export const write = (stream: Duplex, buf: Buffer): void => {
-  if (!stream.destroyed && stream.writable) stream.write(buf)
+export const write = (conn: Conn, buf: Buffer): void => {
+  if (!conn.closed) conn.write(buf)
 }
 
 /** What the client side needs to open a channel. */
@@ -32,13 +31,13 @@ export interface ClientParams {
  * Keeps `current` pointing at whatever is pending so one Cancel stops the whole exchange.
  */
 const step = <A>(
-  stream: Duplex,
+  conn: Conn,
   n: number,
   decode: (buf: Buffer) => Either.Either<A, P.ProtocolError>,
   done: Done<never, P.ProtocolError>,
   next: (value: A) => void
 ): Cancel =>
-  read(stream, n, (error, buf) => {
+  conn.read(n, (error, buf) => {
     if (error) return done(error)
     const decoded = decode(buf!)
     if (Either.isLeft(decoded)) return done(decoded.left)
@@ -46,11 +45,11 @@ const step = <A>(
   })
 
 /** Client side: proves the token, checks the server's proof, and calls back with the session id. */
-export const clientCb = (stream: Duplex, params: ClientParams, done: Done<Buffer, P.ProtocolError>): Cancel => {
+export const clientCb = (conn: Conn, params: ClientParams, done: Done<Buffer, P.ProtocolError>): Cancel => {
   const clientNonce = Auth.nonce()
   const sessionId = params.sessionId ?? Auth.NO_SESSION
-  write(stream, P.encodeClientHello({ kind: params.kind, transport: params.transport, nonce: clientNonce }))
-  let current = step(stream, P.HELLO_BYTES, P.decodeServerHello, done, (hello) => {
+  write(conn, P.encodeClientHello({ kind: params.kind, transport: params.transport, nonce: clientNonce }))
+  let current = step(conn, P.HELLO_BYTES, P.decodeServerHello, done, (hello) => {
     const mac = Auth.clientMac(params.token, {
       kind: params.kind,
       transport: params.transport,
@@ -58,8 +57,8 @@ export const clientCb = (stream: Duplex, params: ClientParams, done: Done<Buffer
       serverNonce: hello.nonce,
       sessionId
     })
-    write(stream, P.encodeProof({ mac, sessionId }))
-    current = step(stream, P.VERDICT_BYTES, P.decodeVerdict, done, (verdict) => {
+    write(conn, P.encodeProof({ mac, sessionId }))
+    current = step(conn, P.VERDICT_BYTES, P.decodeVerdict, done, (verdict) => {
       const expected = Auth.serverMac(params.token, { clientNonce, serverNonce: hello.nonce, sessionId: verdict.sessionId })
       if (!Auth.macEquals(expected, verdict.mac)) {
         return done(
@@ -103,27 +102,27 @@ const checkMagic = (magic: Buffer): Either.Either<Buffer, P.ProtocolError> =>
  * channel to a live session and hands a control channel a new session id. On a failed check the client
  * is told why (where that is safe) before the caller closes the channel.
  */
-export const serverCb = (stream: Duplex, params: ServerParams, done: Done<Admitted, P.ProtocolError>): Cancel => {
+export const serverCb = (conn: Conn, params: ServerParams, done: Done<Admitted, P.ProtocolError>): Cancel => {
   const serverNonce = Auth.nonce()
   const refuse = (status: P.StatusCode, error: P.ProtocolError) => {
-    write(stream, P.encodeVerdict({ status, mac: Buffer.alloc(P.HMAC_BYTES), sessionId: Auth.NO_SESSION }))
+    write(conn, P.encodeVerdict({ status, mac: Buffer.alloc(P.HMAC_BYTES), sessionId: Auth.NO_SESSION }))
     done(error)
   }
-  let current = step(stream, P.MAGIC.length, checkMagic, done, (magic) => {
-    current = read(stream, P.HELLO_BYTES - P.MAGIC.length, (error, rest) => {
+  let current = step(conn, P.MAGIC.length, checkMagic, done, (magic) => {
+    current = conn.read(P.HELLO_BYTES - P.MAGIC.length, (error, rest) => {
       if (error) return done(error)
       const decoded = P.decodeClientHello(Buffer.concat([magic, rest!]), params.transport)
       if (Either.isLeft(decoded)) {
         const e = decoded.left
-        if (e.reason === "Version") write(stream, P.encodeServerHello(P.Status.VersionUnsupported, params.transport, serverNonce))
+        if (e.reason === "Version") write(conn, P.encodeServerHello(P.Status.VersionUnsupported, params.transport, serverNonce))
         if (e.reason === "TransportMismatch") {
-          write(stream, P.encodeServerHello(P.Status.TransportMismatch, params.transport, serverNonce))
+          write(conn, P.encodeServerHello(P.Status.TransportMismatch, params.transport, serverNonce))
         }
         return done(e)
       }
       const hello = decoded.right
-      write(stream, P.encodeServerHello(P.Status.Ok, params.transport, serverNonce))
-      current = step(stream, P.PROOF_BYTES, P.decodeProof, done, (proof) => {
+      write(conn, P.encodeServerHello(P.Status.Ok, params.transport, serverNonce))
+      current = step(conn, P.PROOF_BYTES, P.decodeProof, done, (proof) => {
         const expected = Auth.clientMac(params.token, {
           kind: hello.kind,
           transport: params.transport,
@@ -142,7 +141,7 @@ export const serverCb = (stream: Duplex, params: ServerParams, done: Done<Admitt
         }
         const sessionId = hello.kind === "control" ? Auth.newSessionId() : proof.sessionId
         const mac = Auth.serverMac(params.token, { clientNonce: hello.nonce, serverNonce, sessionId })
-        write(stream, P.encodeVerdict({ status: P.Status.Ok, mac, sessionId }))
+        write(conn, P.encodeVerdict({ status: P.Status.Ok, mac, sessionId }))
         done(undefined, { kind: hello.kind, sessionId })
       })
     })
@@ -151,29 +150,29 @@ export const serverCb = (stream: Duplex, params: ServerParams, done: Done<Admitt
 }
 
 /** Reads one frame (header, then payload) and calls back. */
-export const readFrameCb = (stream: Duplex, done: Done<P.Frame, P.ProtocolError>): Cancel => {
-  let current = step(stream, P.FRAME_HEADER_BYTES, P.decodeFrameHeader, done, ({ length, type }) => {
+export const readFrameCb = (conn: Conn, done: Done<P.Frame, P.ProtocolError>): Cancel => {
+  let current = step(conn, P.FRAME_HEADER_BYTES, P.decodeFrameHeader, done, ({ length, type }) => {
     const decode = (payload: Buffer) => {
       const frame = P.decodeFramePayload(type, payload)
       return Either.isLeft(frame) ? done(frame.left) : done(undefined, frame.right)
     }
     if (length === 0) return decode(Buffer.alloc(0))
-    current = read(stream, length, (error, payload) => (error ? done(error) : decode(payload!)))
+    current = conn.read(length, (error, payload) => (error ? done(error) : decode(payload!)))
   })
   return () => current()
 }
 
 /** Client side of the handshake as an Effect. */
-export const client = (stream: Duplex, params: ClientParams): Effect.Effect<Buffer, P.ProtocolError> =>
-  toEffect((done) => clientCb(stream, params, done))
+export const client = (conn: Conn, params: ClientParams): Effect.Effect<Buffer, P.ProtocolError> =>
+  toEffect((done) => clientCb(conn, params, done))
 
 /** Server side of the handshake as an Effect. */
-export const server = (stream: Duplex, params: ServerParams): Effect.Effect<Admitted, P.ProtocolError> =>
-  toEffect((done) => serverCb(stream, params, done))
+export const server = (conn: Conn, params: ServerParams): Effect.Effect<Admitted, P.ProtocolError> =>
+  toEffect((done) => serverCb(conn, params, done))
 
 /** Reads one frame as an Effect. */
-export const readFrame = (stream: Duplex): Effect.Effect<P.Frame, P.ProtocolError> =>
-  toEffect((done) => readFrameCb(stream, done))
+export const readFrame = (conn: Conn): Effect.Effect<P.Frame, P.ProtocolError> =>
+  toEffect((done) => readFrameCb(conn, done))
 
 /** Sends one frame. */
-export const sendFrame = (stream: Duplex, frame: P.Frame): void => write(stream, P.encodeFrame(frame))
+export const sendFrame = (conn: Conn, frame: P.Frame): void => write(conn, P.encodeFrame(frame))

@@ -6,7 +6,6 @@
 import * as Effect from "effect/Effect"
 import * as Control from "../protocol/Control.ts"
 import * as Handshake from "../protocol/Handshake.ts"
-import * as P from "../protocol/Protocol.ts"
 import type { Channel } from "../transport/Transport.ts"
 import type { Hub } from "./Hub.ts"
 
@@ -17,20 +16,20 @@ export interface SessionOptions {
 }
 
 /** Runs one control session to its end; never fails (the reason is logged). */
-export const run = (channel: Channel, sessionId: string, hub: Hub, options: SessionOptions): Effect.Effect<void> => {
-  const stream = channel.stream
+export const run = (conn: Channel, sessionId: string, hub: Hub, options: SessionOptions): Effect.Effect<void> => {
   return Effect.gen(function*() {
-    Handshake.sendFrame(stream, { _tag: "Welcome", heartbeatMs: options.heartbeatMillis, poolSize: options.poolSize })
+    Handshake.sendFrame(conn, { _tag: "Welcome", heartbeatMs: options.heartbeatMillis, poolSize: options.poolSize })
     hub.install({
       id: sessionId,
-      send: (frame) => Handshake.sendFrame(stream, frame),
+      send: (frame) => Handshake.sendFrame(conn, frame),
       close: (reason) => {
-        if (stream.writable) stream.end(P.encodeFrame({ _tag: "Goodbye", reason }))
+        Handshake.sendFrame(conn, { _tag: "Goodbye", reason })
+        conn.end()
       }
     })
     yield* Effect.logInfo("client session established")
     return yield* Control.run(
-      stream,
+      conn,
       options.heartbeatMillis,
       () => {}, // the client sends nothing but heartbeats; anything else is ignored
       () => hub.heal(options.heartbeatMillis * 2)
@@ -38,6 +37,6 @@ export const run = (channel: Channel, sessionId: string, hub: Hub, options: Sess
   }).pipe(
     Effect.catchAll((e) => Effect.logWarning(`client session ended: ${e.message}`)),
     Effect.ensuring(Effect.sync(() => hub.uninstall(sessionId))),
-    Effect.annotateLogs({ session: sessionId.slice(0, 8), peer: channel.remote })
+    Effect.annotateLogs({ session: sessionId.slice(0, 8), peer: conn.remote })
   )
 }

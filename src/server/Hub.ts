@@ -98,7 +98,7 @@ export class Hub {
       waiter.value(channel)
     } else {
       this.ready.push(channel)
-      channel.stream.once("close", () => {
+      channel.onClose(() => {
         const i = this.ready.indexOf(channel)
         if (i >= 0) this.ready.splice(i, 1)
       })
@@ -162,7 +162,7 @@ export class Hub {
 
   private popIdle(): Channel | undefined {
     let channel = this.ready.shift()
-    while (channel && (channel.stream.destroyed || channel.stream.readableEnded)) channel = this.ready.shift()
+    while (channel && (channel.closed || channel.readEnded)) channel = this.ready.shift()
     return channel
   }
 
@@ -170,7 +170,7 @@ export class Hub {
     const idle = this.ready
     this.ready = []
     this.requested = 0
-    for (const c of idle) c.stream.destroy()
+    for (const c of idle) c.destroy()
   }
 
   private demand(): void {

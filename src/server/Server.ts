@@ -12,7 +12,7 @@ import type * as Scope from "effect/Scope"
 import { formatHostPort, type HostPort, type ServerConfig } from "../config/Config.ts"
 import type { Done } from "../net/Callback.ts"
 import { deadline } from "../net/Deadline.ts"
-import { closeAfterFlush, type Fork, type SocketError } from "../net/Tcp.ts"
+import type { Fork, SocketError } from "../net/Tcp.ts"
 import * as Handshake from "../protocol/Handshake.ts"
 import * as P from "../protocol/Protocol.ts"
 import * as Stats from "../tunnel/Stats.ts"
@@ -82,20 +82,20 @@ export const make = (
       // the live client's own address is never locked out by garbage from a neighbour behind the same IP
       if (source !== liveSource && limiter.blocked(source)) {
         stats.rejected++
-        Handshake.write(channel.stream, P.encodeServerHello(P.Status.RateLimited, transport.name, Buffer.alloc(32)))
-        closeAfterFlush(channel.stream)
+        Handshake.write(channel, P.encodeServerHello(P.Status.RateLimited, transport.name, Buffer.alloc(32)))
+        channel.close()
         return
       }
       deadline(
-        channel.stream,
+        channel,
         handshakeMillis,
         () => new P.ProtocolError({ reason: "Timeout", detail: `no handshake within ${config.dial_timeout}s` }),
-        (done: Done<Handshake.Admitted, P.ProtocolError>) => Handshake.serverCb(channel.stream, params, done)
+        (done: Done<Handshake.Admitted, P.ProtocolError>) => Handshake.serverCb(channel, params, done)
       )((error, admitted) => {
         if (error) {
           stats.rejected++
           // the refusal (version, transport, token, session) is on its way; let it reach the peer
-          closeAfterFlush(channel.stream)
+          channel.close()
           if (error.reason === "AuthFailed" || error.reason === "NotBackhaul" || error.reason === "Timeout") {
             limiter.fail(source)
           }
@@ -109,10 +109,10 @@ export const make = (
           liveSource = source
           fork(Effect.ensuring(
             ControlSession.run(channel, id, hub, sessionOptions),
-            Effect.sync(() => channel.stream.destroy())
+            Effect.sync(() => channel.destroy())
           ))
         } else if (!hub.offer(id, channel)) {
-          channel.stream.destroy()
+          channel.destroy()
         }
       })
     }

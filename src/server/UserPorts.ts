@@ -8,10 +8,10 @@ import * as Effect from "effect/Effect"
 import * as LogLevel from "effect/LogLevel"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
-import type * as net from "node:net"
 import { formatHostPort, type PortMapping } from "../config/Config.ts"
 import { expandMapping } from "../config/PortMapping.ts"
 import * as Handshake from "../protocol/Handshake.ts"
+import type { Conn } from "../net/Conn.ts"
 import * as Tcp from "../net/Tcp.ts"
 import * as Pipe from "../tunnel/Pipe.ts"
 import * as Stats from "../tunnel/Stats.ts"
@@ -47,10 +47,10 @@ const serve = (ctx: UserPortsContext, port: UserPort, warn: (m: string) => void)
     port: port.port,
     target: formatHostPort({ host: port.targetHost, port: port.targetPort })
   } as const
-  const through = (socket: net.Socket, channel: Channel): void => {
-    Handshake.sendFrame(channel.stream, connect)
+  const through = (socket: Conn, channel: Channel): void => {
+    Handshake.sendFrame(channel, connect)
     Stats.started(stats)
-    Pipe.run(socket, channel.stream, (moved) => {
+    Pipe.run(socket, channel, (moved) => {
       Stats.finished(stats, moved)
       log(LogLevel.Debug, `port ${port.port}: closed, ${moved.aToB} bytes up, ${moved.bToA} down`)
     })
@@ -63,12 +63,12 @@ const serve = (ctx: UserPortsContext, port: UserPort, warn: (m: string) => void)
     stats.failed++
     warn(`port ${port.port}: no tunnel data channel became ready in time; closed the connection`)
   }
-  const wait = (socket: net.Socket): void => {
+  const wait = (socket: Conn): void => {
     // a user who resets the connection while waiting gives up its place in the queue
     const gone = () => cancel()
-    socket.once("close", gone)
+    socket.onClose(gone)
     const cancel = hub.wait((error, channel) => {
-      socket.off("close", gone)
+      socket.offClose(gone)
       if (error) {
         socket.destroy()
         return failed(error)
@@ -76,7 +76,7 @@ const serve = (ctx: UserPortsContext, port: UserPort, warn: (m: string) => void)
       through(socket, channel!)
     })
   }
-  return (socket: net.Socket): void => {
+  return (socket: Conn): void => {
     const idle = hub.tryTake()
     if (idle) through(socket, idle)
     else wait(socket)

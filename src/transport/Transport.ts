@@ -6,16 +6,13 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import type { Duplex } from "node:stream"
 import type { HostPort, TransportName } from "../config/Config.ts"
 import { type Cancel, type Done, toEffect } from "../net/Callback.ts"
+import type { Conn } from "../net/Conn.ts"
 import type { Fork, SocketError } from "../net/Tcp.ts"
 
-/** One tunnel channel: a duplex byte stream with half-close (`end()`), plus where it came from. */
-export interface Channel {
-  readonly stream: Duplex
-  readonly remote: string
-}
+/** One tunnel channel: a byte connection with half-close (`end()`) that knows its peer (`remote`). */
+export type Channel = Conn
 
 /** What a transport provides. */
 export interface TransportShape {
@@ -40,7 +37,7 @@ export interface TransportShape {
 export const dial = (transport: TransportShape, address: HostPort): Effect.Effect<Channel, SocketError, Scope.Scope> =>
   Effect.acquireRelease(
     toEffect<Channel, SocketError>((done) => transport.open(address, done)),
-    (channel) => Effect.sync(() => channel.stream.destroy())
+    (channel) => Effect.sync(() => channel.destroy())
   )
 
 /** The transport chosen for this process. */

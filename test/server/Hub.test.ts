@@ -4,12 +4,12 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import { PassThrough } from "node:stream"
+import * as MemoryConn from "../../src/net/MemoryConn.ts"
 import * as AuthLimiter from "../../src/server/AuthLimiter.ts"
 import * as Hub from "../../src/server/Hub.ts"
 import type { Frame } from "../../src/protocol/Protocol.ts"
 
-const channel = () => ({ stream: new PassThrough(), remote: "test" })
+const channel = () => MemoryConn.pair("test")[0]
 
 const session = (id: string) => {
   const sent: Array<Frame> = []
@@ -72,7 +72,7 @@ describe("Hub", () => {
       const b = session("b")
       hub.install(b.live)
       assert.deepStrictEqual(a.closed, ["replaced by a newer client session"])
-      assert.isTrue(idle.stream.destroyed)
+      assert.isTrue(idle.closed)
       assert.strictEqual(hub.readyCount, 0)
       assert.isFalse(hub.offer("a", channel()))
       assert.isTrue(hub.isLive("b"))
@@ -90,7 +90,7 @@ describe("Hub", () => {
       const alive = channel()
       hub.offer("a", dead)
       hub.offer("a", alive)
-      dead.stream.destroy()
+      dead.destroy()
       yield* Effect.sleep(5)
       assert.strictEqual(yield* hub.take(), alive)
     })))

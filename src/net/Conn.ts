@@ -1,0 +1,245 @@
+/**
+ * One byte connection (a user socket, a target socket or a tunnel channel), independent of the socket
+ * API underneath. Two backends implement it: `NodeConn` over `node:net` (Node, Deno) and `BunConn` over
+ * Bun's native sockets, which set up and move bytes several times cheaper than Bun's `node:net` layer.
+ *
+ * The read side is shared here: exact-length reads for handshakes and frames, then `forward`, which hands
+ * every later byte to another connection with backpressure (the byte pump). Bytes that arrived before
+ * `forward` was called are delivered first, untouched.
+ */
+import { ProtocolError } from "../protocol/Protocol.ts"
+import type { Cancel, Done } from "./Callback.ts"
+
+/** A byte connection with half-close. */
+export interface Conn {
+  /** the peer, as `host:port` */
+  readonly remote: string
+  /** bytes received so far */
+  readonly bytesRead: number
+  /** closed or destroyed: nothing more can be read or written */
+  readonly closed: boolean
+  /** the peer ended its side cleanly (FIN), as opposed to a reset */
+  readonly readEnded: boolean
+  /** queues bytes; false asks the writer to wait for `whenDrained` */
+  write(chunk: Uint8Array): boolean
+  /** half-close: no more writes; the peer sees the end once queued bytes are out */
+  end(): void
+  /** closes once queued bytes are out (a refusal the peer should read) */
+  close(): void
+  /** closes now, whatever is queued */
+  destroy(): void
+  /** reads exactly `n` bytes: `Closed` if the peer ends first, `Truncated` if it ends part way */
+  read(n: number, done: Done<Buffer, ProtocolError>): Cancel
+  /** from now on every byte read goes to `to` (with backpressure), and the end of input ends `to` */
+  forward(to: Conn): void
+  /** calls `f` once, when the connection has closed (at once if it already has) */
+  onClose(f: () => void): void
+  /** removes an `onClose` callback */
+  offClose(f: () => void): void
+  /** asks `source` to resume reading once this connection's queued bytes are out */
+  whenDrained(source: Conn): void
+  /** stops and restarts reading (backpressure) */
+  pause(): void
+  resume(): void
+}
+
+const closedError = (detail: string) => new ProtocolError({ reason: "Closed", detail })
+
+/** Most bytes buffered before `forward` (during a handshake) before reading pauses. */
+const MAX_BUFFERED = 256 * 1024
+
+interface PendingRead {
+  readonly n: number
+  readonly done: Done<Buffer, ProtocolError>
+}
+
+/** The read side and close bookkeeping every backend shares; a backend feeds it with `received` etc. */
+export abstract class ConnBase implements Conn {
+  bytesRead = 0
+  closed = false
+  readEnded = false
+  private buffered: Array<Buffer> = []
+  private bufferedBytes = 0
+  private pending: PendingRead | undefined
+  private sink: Conn | undefined
+  private drainSource: Conn | undefined
+  private closeCallbacks: Array<() => void> = []
+  private paused = false
+
+  constructor(readonly remote: string) {}
+
+  abstract write(chunk: Uint8Array): boolean
+  abstract end(): void
+  abstract close(): void
+  abstract destroy(): void
+  protected abstract pauseReading(): void
+  protected abstract resumeReading(): void
+
+  /** backend: bytes arrived */
+  protected received(chunk: Buffer): void {
+    this.bytesRead += chunk.length
+    const sink = this.sink
+    if (sink !== undefined) {
+      if (!sink.write(chunk)) {
+        this.pause()
+        sink.whenDrained(this)
+      }
+      return
+    }
+    this.buffered.push(chunk)
+    this.bufferedBytes += chunk.length
+    if (this.bufferedBytes >= MAX_BUFFERED && this.pending === undefined) this.pause()
+    if (this.pending !== undefined) this.settle()
+  }
+
+  /** backend: the peer ended its side cleanly */
+  protected receivedEnd(): void {
+    if (this.readEnded) return
+    this.readEnded = true
+    if (this.sink !== undefined) this.sink.end()
+    else if (this.pending !== undefined) this.settle()
+  }
+
+  /** backend: the connection is gone; `clean` when it closed without an error */
+  protected receivedClose(clean: boolean): void {
+    if (this.closed) return
+    // a backend may close without reporting the end first; a clean close is an end
+    if (clean) this.receivedEnd()
+    this.closed = true
+    if (this.pending !== undefined) this.settle()
+    const callbacks = this.closeCallbacks
+    this.closeCallbacks = []
+    for (const f of callbacks) f()
+  }
+
+  /** backend: queued bytes are out; the source that waited on us may read again */
+  protected drained(): void {
+    const source = this.drainSource
+    if (source === undefined) return
+    this.drainSource = undefined
+    source.resume()
+  }
+
+  pause(): void {
+    if (this.paused || this.closed) return
+    this.paused = true
+    this.pauseReading()
+  }
+
+  resume(): void {
+    if (!this.paused || this.closed) return
+    this.paused = false
+    this.resumeReading()
+  }
+
+  whenDrained(source: Conn): void {
+    this.drainSource = source
+  }
+
+  onClose(f: () => void): void {
+    if (this.closed) f()
+    else this.closeCallbacks.push(f)
+  }
+
+  offClose(f: () => void): void {
+    const i = this.closeCallbacks.indexOf(f)
+    if (i >= 0) this.closeCallbacks.splice(i, 1)
+  }
+
+  read(n: number, done: Done<Buffer, ProtocolError>): Cancel {
+    // never calls back before returning: callers chain steps as `current = read(…, () => { current = read(…) })`
+    const pending: PendingRead = { n, done }
+    this.pending = pending
+    if (this.bufferedBytes >= n || this.readEnded || this.closed) {
+      queueMicrotask(() => {
+        if (this.pending === pending) this.settle()
+      })
+    } else {
+      this.resume()
+    }
+    return () => {
+      if (this.pending === pending) this.pending = undefined
+    }
+  }
+
+  /** completes the pending read if it can be */
+  private settle(): void {
+    const { n, done } = this.pending!
+    if (this.bufferedBytes >= n) {
+      this.pending = undefined
+      done(undefined, this.take(n))
+      return
+    }
+    if (!this.readEnded && !this.closed) return
+    this.pending = undefined
+    if (this.bufferedBytes === 0) {
+      done(closedError(this.readEnded ? "peer closed the connection" : "connection reset"))
+    } else {
+      done(new ProtocolError({ reason: "Truncated", detail: `peer closed after ${this.bufferedBytes} of ${n} bytes` }))
+    }
+  }
+
+  private take(n: number): Buffer {
+    const first = this.buffered[0]!
+    let out: Buffer
+    if (first.length === n) {
+      this.buffered.shift()
+      out = first
+    } else if (first.length > n) {
+      this.buffered[0] = first.subarray(n)
+      out = first.subarray(0, n)
+    } else {
+      const all = Buffer.concat(this.buffered)
+      out = all.subarray(0, n)
+      this.buffered = all.length > n ? [all.subarray(n)] : []
+    }
+    this.bufferedBytes -= n
+    return out
+  }
+
+  forward(to: Conn): void {
+    this.sink = to
+    const early = this.buffered
+    this.buffered = []
+    this.bufferedBytes = 0
+    let blocked = false
+    for (const chunk of early) blocked = !to.write(chunk) || blocked
+    if (this.readEnded) to.end()
+    if (blocked) {
+      this.pause()
+      to.whenDrained(this)
+    } else {
+      this.resume() // reading may have been paused by the handshake's buffer cap
+    }
+  }
+}
+
+/** Socket options applied to every tunnel, user and target socket. */
+export interface SocketOptions {
+  readonly nodelay: boolean
+  /** seconds; 0 turns TCP keep-alive off */
+  readonly keepaliveSeconds: number
+}
+
+/** A bound listener of a backend. */
+export interface Listener {
+  readonly port: number
+  readonly host: string
+  /** stops accepting (open connections are their owners' to close) */
+  stop(): void
+}
+
+/** What a socket backend provides: listening and dialing that hand out `Conn`s. */
+export interface Backend {
+  readonly name: "node" | "bun"
+  /** binds and calls back with the listener or why binding failed */
+  listen(
+    host: string,
+    port: number,
+    options: SocketOptions,
+    onConn: (conn: Conn) => void,
+    done: Done<Listener, Error>
+  ): void
+  /** connects and calls back with the connection; cancelling before that abandons it */
+  connect(host: string, port: number, options: SocketOptions, done: Done<Conn, Error>): Cancel
+}

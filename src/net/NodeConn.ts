@@ -1,0 +1,95 @@
+/**
+ * `Conn` over a `node:net` socket: the backend under Node and Deno (and under Bun when asked for with
+ * `BACKHAUL_SOCKETS=node`). The socket runs in flowing mode; Node buffers writes itself and says when to
+ * wait (`write` returning false, then `drain`).
+ */
+import * as net from "node:net"
+import { type Backend, ConnBase, type SocketOptions } from "./Conn.ts"
+
+const ignore = () => {}
+
+export class NodeConn extends ConnBase {
+  constructor(private readonly socket: net.Socket) {
+    super(`${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`)
+    // an error is followed by `close`; the listener only keeps a reset from becoming an uncaught exception
+    socket.on("error", ignore)
+    socket.on("data", (chunk: Buffer) => this.received(chunk))
+    socket.on("end", () => this.receivedEnd())
+    socket.on("drain", () => this.drained())
+    socket.on("close", (hadError: boolean) => this.receivedClose(!hadError && this.readEnded))
+    if (socket.destroyed) this.receivedClose(false)
+  }
+
+  write(chunk: Uint8Array): boolean {
+    if (this.socket.destroyed || !this.socket.writable) return true // nothing will drain: do not wait
+    return this.socket.write(chunk)
+  }
+
+  end(): void {
+    if (!this.socket.destroyed && this.socket.writable) this.socket.end()
+  }
+
+  close(): void {
+    if (this.socket.destroyed) return
+    this.socket.once("finish", () => this.socket.destroy())
+    this.socket.end()
+    // a peer that never reads must not keep the socket: `finish` never comes then
+    this.socket.setTimeout(10_000, () => this.socket.destroy())
+  }
+
+  destroy(): void {
+    if (!this.socket.destroyed) this.socket.destroy()
+  }
+
+  protected pauseReading(): void {
+    this.socket.pause()
+  }
+
+  protected resumeReading(): void {
+    this.socket.resume()
+  }
+}
+
+const configure = (socket: net.Socket, options: SocketOptions): NodeConn => {
+  if (options.nodelay) socket.setNoDelay(true)
+  if (options.keepaliveSeconds > 0) socket.setKeepAlive(true, options.keepaliveSeconds * 1000)
+  return new NodeConn(socket)
+}
+
+/** The `node:net` backend. */
+export const backend: Backend = {
+  name: "node",
+  listen: (host, port, options, onConn, done) => {
+    const server = net.createServer({ allowHalfOpen: true })
+    const onError = (e: Error) => {
+      server.close()
+      done(e)
+    }
+    server.once("error", onError)
+    server.listen({ host, port, backlog: 4096 }, () => {
+      server.off("error", onError)
+      server.on("error", ignore)
+      server.on("connection", (socket: net.Socket) => onConn(configure(socket, options)))
+      const bound = server.address() as net.AddressInfo
+      done(undefined, { host: bound.address, port: bound.port, stop: () => server.close() })
+    })
+  },
+  connect: (host, port, options, done) => {
+    const socket = net.connect({ host, port, allowHalfOpen: true })
+    let settled = false
+    const onError = (e: Error) => {
+      settled = true
+      socket.destroy()
+      done(e)
+    }
+    socket.once("error", onError)
+    socket.once("connect", () => {
+      settled = true
+      socket.off("error", onError)
+      done(undefined, configure(socket, options))
+    })
+    return () => {
+      if (!settled) socket.destroy()
+    }
+  }
+}
