@@ -41,6 +41,7 @@ export const make = (config: ClientConfig): Effect.Effect<RunningClient, never, 
     const stats = Stats.make()
     const connected = yield* SubscriptionRef.make(false)
     const log = yield* Log.make
+    let live: Dialer.Session | undefined
     const dialer: Dialer.DialerContext = {
       config,
       transport,
@@ -48,7 +49,8 @@ export const make = (config: ClientConfig): Effect.Effect<RunningClient, never, 
       owned: yield* Owned.make,
       fork: yield* FiberSet.makeRuntime<never, void, never>(),
       log,
-      warn: Log.rateLimited(log, LogLevel.Warning)
+      warn: Log.rateLimited(log, LogLevel.Warning),
+      session: () => live
     }
     const server = formatHostPort(config.remote_addr)
 
@@ -60,8 +62,7 @@ export const make = (config: ClientConfig): Effect.Effect<RunningClient, never, 
       const channel = yield* dial(transport, config.remote_addr)
       const sessionId = yield* Handshake.client(channel, {
         token: config.token,
-        transport: config.transport,
-        kind: "control"
+        transport: config.transport
       })
       const welcome = yield* Handshake.readFrame(channel)
       if (welcome._tag !== "Welcome") {
@@ -88,10 +89,12 @@ export const make = (config: ClientConfig): Effect.Effect<RunningClient, never, 
       }
       yield* SubscriptionRef.set(connected, true)
       yield* Effect.logInfo(`connected to ${server} (pool ${welcome.poolSize}, heartbeat ${welcome.heartbeatMs / 1000}s)`)
+      live = { id: sessionId, counter: 0 }
       return yield* Control.run(channel, welcome.heartbeatMs, (frame) => {
-        if (frame._tag === "OpenData") for (let i = 0; i < frame.count; i++) Dialer.start(dialer, sessionId)
+        if (frame._tag === "OpenData") for (let i = 0; i < frame.count; i++) Dialer.start(dialer)
       })
     }).pipe(
+      Effect.ensuring(Effect.sync(() => (live = undefined))),
       Effect.scoped,
       Effect.catchAll((e) => Effect.logWarning(`session with ${server} ended: ${e.message}; reconnecting`)),
       Effect.ensuring(SubscriptionRef.set(connected, false))

@@ -10,7 +10,6 @@ import * as Either from "effect/Either"
 import { formatHostPort, type ClientConfig, type HostPort } from "../config/Config.ts"
 import { parseHostPort } from "../config/PortMapping.ts"
 import { type Cancel, type Done, toEffect } from "../net/Callback.ts"
-import { deadline } from "../net/Deadline.ts"
 import type { Owned } from "../net/Owned.ts"
 import type { Fork } from "../net/Tcp.ts"
 import * as LogLevel from "effect/LogLevel"
@@ -34,6 +33,8 @@ export interface DialerContext {
   readonly fork: Fork
   readonly log: Log.Log
   readonly warn: (message: string) => void
+  /** the live session, if any */
+  readonly session: () => Session | undefined
 }
 
 /** Where a Connect for `port` should go. */
@@ -48,43 +49,42 @@ export const resolveTarget = (
 
 type Failure = Tcp.SocketError | ProtocolError
 
-/** Opens a data channel and runs the data handshake for `sessionId`. */
-const open = (ctx: DialerContext, sessionId: Buffer, done: Done<Channel, Failure>): Cancel => {
-  const { config } = ctx
-  let channel: Channel | undefined
-  let current = ctx.transport.open(config.remote_addr, (error, opened) => {
-    if (error) return done(error)
-    channel = opened!
-    const stream = channel
-    ctx.owned.add(stream)
-    current = deadline(
-      stream,
-      config.dial_timeout * 1000,
-      () => new ProtocolError({ reason: "Timeout", detail: `no data channel handshake within ${config.dial_timeout}s` }),
-      (d: Done<Buffer, ProtocolError>) =>
-        Handshake.clientCb(stream, { token: config.token, transport: config.transport, kind: "data", sessionId }, d)
-    )((error) => {
-      if (error) {
-        stream.destroy()
-        return done(error)
-      }
-      done(undefined, channel)
-    })
-  })
-  return () => {
-    current()
-    channel?.destroy()
-  }
+/** The live session data channels join, and the last counter used for one. */
+export interface Session {
+  readonly id: Buffer
+  counter: number
 }
 
+/** A data channel of a session, open and announced, waiting for its Connect. */
+interface Opened {
+  readonly conn: Channel
+  readonly id: Handshake.DataChannelId
+}
+
+/** Opens a data channel and announces it as the next channel of `session` (one message, no reply). */
+const open = (ctx: DialerContext, session: Session, done: Done<Opened, Failure>): Cancel =>
+  ctx.transport.open(ctx.config.remote_addr, (error, conn) => {
+    if (error) return done(error)
+    ctx.owned.add(conn!)
+    const id = { sessionId: session.id, counter: ++session.counter }
+    Handshake.dataHello(conn!, ctx.config.token, ctx.config.transport, id)
+    done(undefined, { conn: conn!, id })
+  })
+
 /** Waits for the server's Connect on an open channel, dials the target and pipes until both sides close. */
-const serve = (ctx: DialerContext, channel: Channel, done: Done<void, Failure>): Cancel => {
+const serve = (ctx: DialerContext, channel: Opened, done: Done<void, Failure>): Cancel => {
   const { config, stats } = ctx
-  let current = Handshake.readFrameCb(channel, (error, frame) => {
+  let current = Handshake.readFrameCb(channel.conn, (error, frame) => {
     if (error) return done(error)
     if (frame!._tag !== "Connect") {
       return done(new ProtocolError({ reason: "Malformed", detail: `expected Connect, got ${frame!._tag}` }))
     }
+    if (!Handshake.connectIsGenuine(config.token, channel.id, frame!)) {
+      return done(new ProtocolError({ reason: "AuthFailed", detail: "a Connect not proven with the token: not our server" }))
+    }
+    // this channel leaves the pool: open its replacement, as the server expects
+    const session = ctx.session()
+    if (session !== undefined && session.id.equals(channel.id.sessionId)) start(ctx)
     const { port, target: asked } = frame!
     const target = resolveTarget(config, port, asked)
     if (Either.isLeft(target)) {
@@ -98,7 +98,7 @@ const serve = (ctx: DialerContext, channel: Channel, done: Done<void, Failure>):
       }
       ctx.owned.add(socket!)
       Stats.started(stats)
-      current = Pipe.run(channel, socket!, (moved) => {
+      current = Pipe.run(channel.conn, socket!, (moved) => {
         Stats.finished(stats, moved)
         ctx.log(LogLevel.Debug, `closed ${formatHostPort(target.right)}: ${moved.aToB} bytes in, ${moved.bToA} out`)
         done(undefined)
@@ -120,22 +120,24 @@ const report = (ctx: DialerContext, e: Failure): void => {
 }
 
 /** Serves an open channel to its end, closing it whatever happens. */
-const serveToEnd = (ctx: DialerContext, channel: Channel): void => {
+const serveToEnd = (ctx: DialerContext, channel: Opened): void => {
   serve(ctx, channel, (error) => {
-    channel.destroy()
+    channel.conn.destroy()
     if (error) report(ctx, error)
   })
 }
 
 /**
- * Starts one data channel of session `sessionId` and runs it to its end. The first attempt is plain
+ * Starts one data channel of the live session and runs it to its end. The first attempt is plain
  * callbacks; only a failed one builds a fiber to retry on its Schedule.
  */
-export const start = (ctx: DialerContext, sessionId: Buffer): void => {
-  open(ctx, sessionId, (error, channel) => {
+export const start = (ctx: DialerContext): void => {
+  const session = ctx.session()
+  if (session === undefined) return
+  open(ctx, session, (error, channel) => {
     if (!error) return serveToEnd(ctx, channel!)
     if (!retryable(error)) return report(ctx, error)
-    const opening = toEffect<Channel, Failure>((done) => open(ctx, sessionId, done))
+    const opening = toEffect<Opened, Failure>((done) => open(ctx, session, done))
     ctx.fork(
       Effect.retry(opening, { schedule: Schedules.dataDial, while: retryable }).pipe(
         Effect.matchEffect({

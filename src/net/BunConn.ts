@@ -40,8 +40,16 @@ export class BunConn extends ConnBase {
   private endSent = false
 
   constructor(private readonly socket: BunSocket) {
-    super(`${socket.remoteAddress}:${socket.remotePort ?? "?"}`)
+    super()
     socket.data = this
+  }
+
+  protected describeRemote(): string {
+    return `${this.socket.remoteAddress}:${this.socket.remotePort ?? "?"}`
+  }
+
+  setKeepAlive(seconds: number): void {
+    if (!this.closed) this.socket.setKeepAlive(true, seconds * 1000)
   }
 
   onData(chunk: Buffer): void {
@@ -136,9 +144,9 @@ interface BunApi {
 
 const bun = (): BunApi => (globalThis as unknown as { Bun: BunApi }).Bun
 
+// Bun turns Nagle off on every socket it makes, so only `nodelay = false` costs a system call here.
 const configure = (socket: BunSocket, options: SocketOptions): BunConn => {
-  if (options.nodelay) socket.setNoDelay(true)
-  if (options.keepaliveSeconds > 0) socket.setKeepAlive(true, options.keepaliveSeconds * 1000)
+  if (!options.nodelay) socket.setNoDelay(false)
   return new BunConn(socket)
 }
 

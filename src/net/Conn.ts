@@ -41,6 +41,8 @@ export interface Conn {
   /** stops and restarts reading (backpressure) */
   pause(): void
   resume(): void
+  /** turns TCP keep-alive on, first probe after `seconds` idle */
+  setKeepAlive(seconds: number): void
 }
 
 const closedError = (detail: string) => new ProtocolError({ reason: "Closed", detail })
@@ -65,9 +67,15 @@ export abstract class ConnBase implements Conn {
   private drainSource: Conn | undefined
   private closeCallbacks: Array<() => void> = []
   private paused = false
+  private remoteText: string | undefined
 
-  constructor(readonly remote: string) {}
+  /** the peer's address, asked of the socket only when first needed (each ask is a system call) */
+  get remote(): string {
+    return (this.remoteText ??= this.describeRemote())
+  }
 
+  protected abstract describeRemote(): string
+  abstract setKeepAlive(seconds: number): void
   abstract write(chunk: Uint8Array): boolean
   abstract end(): void
   abstract close(): void

@@ -8,6 +8,16 @@ class MemoryConn extends ConnBase {
   peer: MemoryConn | undefined
   private ended = false
 
+  constructor(private readonly name: string) {
+    super()
+  }
+
+  protected describeRemote(): string {
+    return this.name
+  }
+
+  setKeepAlive(): void {}
+
   write(chunk: Uint8Array): boolean {
     if (!this.ended && !this.closed) this.peer?.received(Buffer.from(chunk))
     return true

@@ -10,7 +10,7 @@ const ignore = () => {}
 
 export class NodeConn extends ConnBase {
   constructor(private readonly socket: net.Socket) {
-    super(`${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`)
+    super()
     // an error is followed by `close`; the listener only keeps a reset from becoming an uncaught exception
     socket.on("error", ignore)
     socket.on("data", (chunk: Buffer) => this.received(chunk))
@@ -18,6 +18,14 @@ export class NodeConn extends ConnBase {
     socket.on("drain", () => this.drained())
     socket.on("close", (hadError: boolean) => this.receivedClose(!hadError && this.readEnded))
     if (socket.destroyed) this.receivedClose(false)
+  }
+
+  protected describeRemote(): string {
+    return `${this.socket.remoteAddress ?? "?"}:${this.socket.remotePort ?? "?"}`
+  }
+
+  setKeepAlive(seconds: number): void {
+    if (!this.socket.destroyed) this.socket.setKeepAlive(true, seconds * 1000)
   }
 
   write(chunk: Uint8Array): boolean {
@@ -52,7 +60,6 @@ export class NodeConn extends ConnBase {
 
 const configure = (socket: net.Socket, options: SocketOptions): NodeConn => {
   if (options.nodelay) socket.setNoDelay(true)
-  if (options.keepaliveSeconds > 0) socket.setKeepAlive(true, options.keepaliveSeconds * 1000)
   return new NodeConn(socket)
 }
 

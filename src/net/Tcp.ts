@@ -12,6 +12,7 @@ import { formatHostPort, type HostPort } from "../config/Config.ts"
 import * as BunConn from "./BunConn.ts"
 import { type Cancel, type Done, once, toEffect } from "./Callback.ts"
 import type { Backend, Conn, Listener, SocketOptions } from "./Conn.ts"
+import * as KeepAlive from "./KeepAlive.ts"
 import * as NodeConn from "./NodeConn.ts"
 import * as Owned from "./Owned.ts"
 
@@ -57,6 +58,7 @@ export const listen = (
       toEffect<Listener, SocketError>((done) => {
         backend.listen(address.host, address.port, options, (conn) => {
           owned.add(conn)
+          KeepAlive.later(conn, options.keepaliveSeconds)
           onConn(conn, fork)
         }, (error, listener) =>
           error
@@ -86,8 +88,9 @@ export const connect = (
   }, timeoutSeconds * 1000)
   const cancel = backend.connect(address.host, address.port, options, (error, conn) => {
     clearTimeout(timer)
-    if (error) finish(new SocketError({ reason: "Connect", address: formatHostPort(address), detail: error.message }))
-    else finish(undefined, conn)
+    if (error) return finish(new SocketError({ reason: "Connect", address: formatHostPort(address), detail: error.message }))
+    KeepAlive.later(conn!, options.keepaliveSeconds)
+    finish(undefined, conn)
   })
   return () => {
     clearTimeout(timer)

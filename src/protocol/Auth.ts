@@ -1,7 +1,9 @@
 /**
  * Challenge–response authentication: both sides prove they hold the token with HMAC-SHA256 over fresh
  * nonces from each side, so the token itself never crosses the wire and a recorded exchange cannot be
- * replayed (the other side's nonce is new every time).
+ * replayed (the other side's nonce is new every time). Data channels prove the token over the live
+ * session id and a per-session counter the server accepts once; the server proves itself in the Connect
+ * it sends on that channel.
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto"
 import * as Redacted from "effect/Redacted"
@@ -10,6 +12,9 @@ import { NONCE_BYTES, SESSION_ID_BYTES, type ChannelKind } from "./Protocol.ts"
 
 /** A fresh random nonce. */
 export const nonce = (): Buffer => randomBytes(NONCE_BYTES)
+
+/** The all-zero nonce of a refusal, which proves nothing. */
+export const NO_NONCE = Buffer.alloc(NONCE_BYTES)
 
 /** A fresh random session id. */
 export const newSessionId = (): Buffer => randomBytes(SESSION_ID_BYTES)
@@ -34,13 +39,35 @@ export const clientMac = (
     readonly sessionId: Buffer
   }
 ): Buffer =>
-  mac(token, ["backhaul/1/client/", args.kind, "/", args.transport, args.clientNonce, args.serverNonce, args.sessionId])
+  mac(token, ["backhaul/2/client/", args.kind, "/", args.transport, args.clientNonce, args.serverNonce, args.sessionId])
 
 /** What the server proves back, binding the session id it hands out. */
 export const serverMac = (
   token: Redacted.Redacted<string>,
   args: { readonly clientNonce: Buffer; readonly serverNonce: Buffer; readonly sessionId: Buffer }
-): Buffer => mac(token, ["backhaul/1/server/", args.clientNonce, args.serverNonce, args.sessionId])
+): Buffer => mac(token, ["backhaul/2/server/", args.clientNonce, args.serverNonce, args.sessionId])
+
+const counterBytes = (counter: number): Buffer => {
+  const b = Buffer.alloc(8)
+  b.writeUIntBE(counter, 2, 6)
+  return b
+}
+
+/** What a data channel's client proves: the token, for this transport, session and counter. */
+export const dataMac = (
+  token: Redacted.Redacted<string>,
+  args: { readonly transport: TransportName; readonly sessionId: Buffer; readonly counter: number }
+): Buffer => mac(token, ["backhaul/2/data/", args.transport, "/", args.sessionId, counterBytes(args.counter)])
+
+/** What the server proves in a data channel's Connect: the token, for this channel and this target. */
+export const connectMac = (
+  token: Redacted.Redacted<string>,
+  args: { readonly sessionId: Buffer; readonly counter: number; readonly port: number; readonly target: string }
+): Buffer => {
+  const port = Buffer.alloc(2)
+  port.writeUInt16BE(args.port, 0)
+  return mac(token, ["backhaul/2/connect/", args.sessionId, counterBytes(args.counter), port, args.target])
+}
 
 /** Constant-time comparison of two MACs. */
 export const macEquals = (a: Buffer, b: Buffer): boolean => a.length === b.length && timingSafeEqual(a, b)

@@ -1,5 +1,5 @@
 /**
- * Runs the v1 handshake on one channel, for either side, and reads frames. Written as callbacks (the
+ * Runs the v2 handshake on one channel, for either side, and reads frames. Written as callbacks (the
  * per-connection path runs them directly, see `net/Callback.ts`), with Effect versions for the control
  * path. The deadline is the caller's (`net/Deadline.ts`), so a silent peer never holds a socket for long.
  */
@@ -17,13 +17,16 @@ export const write = (conn: Conn, buf: Buffer): void => {
   if (!conn.closed) conn.write(buf)
 }
 
-/** What the client side needs to open a channel. */
+/** What the client side needs to open a control channel. */
 export interface ClientParams {
   readonly token: Redacted.Redacted<string>
   readonly transport: TransportName
-  readonly kind: P.ChannelKind
-  /** the session a data channel joins; control channels send none */
-  readonly sessionId?: Buffer
+}
+
+/** What identifies one data channel of a session (and what its Connect is proven over). */
+export interface DataChannelId {
+  readonly sessionId: Buffer
+  readonly counter: number
 }
 
 /**
@@ -44,20 +47,23 @@ const step = <A>(
     next(decoded.right)
   })
 
-/** Client side: proves the token, checks the server's proof, and calls back with the session id. */
+/**
+ * Client side of a control channel: proves the token, checks the server's proof, and calls back with
+ * the new session's id.
+ */
 export const clientCb = (conn: Conn, params: ClientParams, done: Done<Buffer, P.ProtocolError>): Cancel => {
   const clientNonce = Auth.nonce()
-  const sessionId = params.sessionId ?? Auth.NO_SESSION
-  write(conn, P.encodeClientHello({ kind: params.kind, transport: params.transport, nonce: clientNonce }))
+  const kind = "control"
+  write(conn, P.encodeClientHello({ kind, transport: params.transport, nonce: clientNonce }))
   let current = step(conn, P.HELLO_BYTES, P.decodeServerHello, done, (hello) => {
     const mac = Auth.clientMac(params.token, {
-      kind: params.kind,
+      kind,
       transport: params.transport,
       clientNonce,
       serverNonce: hello.nonce,
-      sessionId
+      sessionId: Auth.NO_SESSION
     })
-    write(conn, P.encodeProof({ mac, sessionId }))
+    write(conn, P.encodeProof({ mac, sessionId: Auth.NO_SESSION }))
     current = step(conn, P.VERDICT_BYTES, P.decodeVerdict, done, (verdict) => {
       const expected = Auth.serverMac(params.token, { clientNonce, serverNonce: hello.nonce, sessionId: verdict.sessionId })
       if (!Auth.macEquals(expected, verdict.mac)) {
@@ -67,9 +73,6 @@ export const clientCb = (conn: Conn, params: ClientParams, done: Done<Buffer, P.
             detail: "server could not prove it holds the token (wrong token on the server, or not our server)"
           })
         )
-      }
-      if (params.kind === "data" && !verdict.sessionId.equals(sessionId)) {
-        return done(new P.ProtocolError({ reason: "UnknownSession", detail: "server bound the data channel elsewhere" }))
       }
       done(undefined, verdict.sessionId)
     })
@@ -81,15 +84,17 @@ export const clientCb = (conn: Conn, params: ClientParams, done: Done<Buffer, P.
 export interface ServerParams {
   readonly token: Redacted.Redacted<string>
   readonly transport: TransportName
-  /** whether a data channel's session id names the live session */
-  readonly isLiveSession: (sessionId: Buffer) => boolean
+  /**
+   * Admits a data channel of `sessionId` numbered `counter`: "unknown" when that session is not live,
+   * "replayed" when the counter was seen (or is too old to tell).
+   */
+  readonly admitData: (channel: DataChannelId) => "ok" | "unknown" | "replayed"
 }
 
-/** A channel the server admitted. */
-export interface Admitted {
-  readonly kind: P.ChannelKind
-  readonly sessionId: Buffer
-}
+/** A channel the server admitted: a control channel (with its new session) or a data channel. */
+export type Admitted =
+  | { readonly kind: "control"; readonly sessionId: Buffer }
+  | { readonly kind: "data"; readonly sessionId: Buffer; readonly counter: number }
 
 const checkMagic = (magic: Buffer): Either.Either<Buffer, P.ProtocolError> =>
   magic.equals(P.MAGIC)
@@ -98,56 +103,95 @@ const checkMagic = (magic: Buffer): Either.Either<Buffer, P.ProtocolError> =>
 
 /**
  * Server side: checks magic (alone first, so a peer speaking something else is refused without waiting
- * for 40 bytes), version and transport; verifies the client's proof in constant time; binds a data
- * channel to a live session and hands a control channel a new session id. On a failed check the client
- * is told why (where that is safe) before the caller closes the channel.
+ * for more), version and transport, then runs the control handshake or admits a data channel. On a
+ * failed check the client is told why (where that is safe) before the caller closes the channel.
  */
 export const serverCb = (conn: Conn, params: ServerParams, done: Done<Admitted, P.ProtocolError>): Cancel => {
-  const serverNonce = Auth.nonce()
-  const refuse = (status: P.StatusCode, error: P.ProtocolError) => {
-    write(conn, P.encodeVerdict({ status, mac: Buffer.alloc(P.HMAC_BYTES), sessionId: Auth.NO_SESSION }))
-    done(error)
-  }
   let current = step(conn, P.MAGIC.length, checkMagic, done, (magic) => {
-    current = conn.read(P.HELLO_BYTES - P.MAGIC.length, (error, rest) => {
+    current = conn.read(P.HELLO_PREFIX_BYTES - P.MAGIC.length, (error, rest) => {
       if (error) return done(error)
-      const decoded = P.decodeClientHello(Buffer.concat([magic, rest!]), params.transport)
+      const decoded = P.decodeHelloPrefix(Buffer.concat([magic, rest!]), params.transport)
       if (Either.isLeft(decoded)) {
         const e = decoded.left
-        if (e.reason === "Version") write(conn, P.encodeServerHello(P.Status.VersionUnsupported, params.transport, serverNonce))
-        if (e.reason === "TransportMismatch") {
-          write(conn, P.encodeServerHello(P.Status.TransportMismatch, params.transport, serverNonce))
-        }
+        const refusal = e.reason === "Version"
+          ? P.Status.VersionUnsupported
+          : e.reason === "TransportMismatch"
+          ? P.Status.TransportMismatch
+          : undefined
+        if (refusal !== undefined) write(conn, P.encodeServerHello(refusal, params.transport, Auth.NO_NONCE))
         return done(e)
       }
-      const hello = decoded.right
-      write(conn, P.encodeServerHello(P.Status.Ok, params.transport, serverNonce))
-      current = step(conn, P.PROOF_BYTES, P.decodeProof, done, (proof) => {
-        const expected = Auth.clientMac(params.token, {
-          kind: hello.kind,
-          transport: params.transport,
-          clientNonce: hello.nonce,
-          serverNonce,
-          sessionId: proof.sessionId
-        })
-        if (!Auth.macEquals(expected, proof.mac)) {
-          return refuse(P.Status.AuthFailed, new P.ProtocolError({ reason: "AuthFailed", detail: "wrong token" }))
-        }
-        if (hello.kind === "data" && !params.isLiveSession(proof.sessionId)) {
-          return refuse(
-            P.Status.UnknownSession,
-            new P.ProtocolError({ reason: "UnknownSession", detail: "data channel for a session that is not live" })
-          )
-        }
-        const sessionId = hello.kind === "control" ? Auth.newSessionId() : proof.sessionId
-        const mac = Auth.serverMac(params.token, { clientNonce: hello.nonce, serverNonce, sessionId })
-        write(conn, P.encodeVerdict({ status: P.Status.Ok, mac, sessionId }))
-        done(undefined, { kind: hello.kind, sessionId })
-      })
+      current = decoded.right === "control" ? serverControl(conn, params, done) : serverData(conn, params, done)
     })
   })
   return () => current()
 }
+
+/** The rest of a control channel's handshake, after its prefix. */
+const serverControl = (conn: Conn, params: ServerParams, done: Done<Admitted, P.ProtocolError>): Cancel => {
+  const serverNonce = Auth.nonce()
+  let current = conn.read(P.NONCE_BYTES, (error, clientNonce) => {
+    if (error) return done(error)
+    write(conn, P.encodeServerHello(P.Status.Ok, params.transport, serverNonce))
+    current = step(conn, P.PROOF_BYTES, P.decodeProof, done, (proof) => {
+      const expected = Auth.clientMac(params.token, {
+        kind: "control",
+        transport: params.transport,
+        clientNonce: clientNonce!,
+        serverNonce,
+        sessionId: proof.sessionId
+      })
+      if (!Auth.macEquals(expected, proof.mac)) {
+        write(conn, P.encodeVerdict({ status: P.Status.AuthFailed, mac: Buffer.alloc(P.HMAC_BYTES), sessionId: Auth.NO_SESSION }))
+        return done(new P.ProtocolError({ reason: "AuthFailed", detail: "wrong token" }))
+      }
+      const sessionId = Auth.newSessionId()
+      const mac = Auth.serverMac(params.token, { clientNonce: clientNonce!, serverNonce, sessionId })
+      write(conn, P.encodeVerdict({ status: P.Status.Ok, mac, sessionId }))
+      done(undefined, { kind: "control", sessionId })
+    })
+  })
+  return () => current()
+}
+
+/**
+ * The rest of a data channel's hello: the proof over session and counter. Nothing is sent back; a
+ * refused channel is just closed (its session is gone, or it is a forgery or a replay).
+ */
+const serverData = (conn: Conn, params: ServerParams, done: Done<Admitted, P.ProtocolError>): Cancel =>
+  step(conn, P.DATA_HELLO_BYTES - P.HELLO_PREFIX_BYTES, P.decodeDataHelloBody, done, (hello) => {
+    const expected = Auth.dataMac(params.token, { transport: params.transport, ...hello })
+    if (!Auth.macEquals(expected, hello.mac)) {
+      return done(new P.ProtocolError({ reason: "AuthFailed", detail: "wrong token on a data channel" }))
+    }
+    const verdict = params.admitData(hello)
+    if (verdict === "unknown") {
+      return done(new P.ProtocolError({ reason: "UnknownSession", detail: "data channel for a session that is not live" }))
+    }
+    if (verdict === "replayed") {
+      return done(new P.ProtocolError({ reason: "AuthFailed", detail: `data channel #${hello.counter} was replayed` }))
+    }
+    done(undefined, { kind: "data", sessionId: hello.sessionId, counter: hello.counter })
+  })
+
+/** Client side of a data channel: its one message. */
+export const dataHello = (conn: Conn, token: Redacted.Redacted<string>, transport: TransportName, id: DataChannelId) =>
+  write(conn, P.encodeDataHello(transport, { ...id, mac: Auth.dataMac(token, { transport, ...id }) }))
+
+/** The Connect the server sends on a data channel, proven with the token. */
+export const connectFrame = (
+  token: Redacted.Redacted<string>,
+  id: DataChannelId,
+  port: number,
+  target: string
+): P.Frame => ({ _tag: "Connect", port, target, mac: Auth.connectMac(token, { ...id, port, target }) })
+
+/** Whether a Connect received on data channel `id` came from a server holding the token. */
+export const connectIsGenuine = (
+  token: Redacted.Redacted<string>,
+  id: DataChannelId,
+  frame: { readonly port: number; readonly target: string; readonly mac: Buffer }
+): boolean => Auth.macEquals(Auth.connectMac(token, { ...id, port: frame.port, target: frame.target }), frame.mac)
 
 /** Reads one frame (header, then payload) and calls back. */
 export const readFrameCb = (conn: Conn, done: Done<P.Frame, P.ProtocolError>): Cancel => {

@@ -1,13 +1,16 @@
 /**
- * The backhaul wire format, version 1: every constant, message layout and status code lives here, encoded
+ * The backhaul wire format, version 2: every constant, message layout and status code lives here, encoded
  * and decoded by hand (pure functions, no I/O). See docs/protocol.md for the exchange as a whole.
  *
- * Every tunnel channel (control or data) starts with a four-message handshake:
+ * A control channel starts with a four-message handshake:
  *   client → server  ClientHello   magic(4) version(1) kind(1) transport(1) 0(1) clientNonce(32)      = 40 B
  *   server → client  ServerHello   magic(4) version(1) status(1) transport(1) 0(1) serverNonce(32)   = 40 B
  *   client → server  ClientProof   hmac(32) sessionId(16)                                            = 48 B
  *   server → client  ServerVerdict status(1) hmac(32) sessionId(16)                                  = 49 B
- * After it, frames: type(1) length(4, big-endian) payload(length ≤ MAX_FRAME).
+ * A data channel starts with one message, and the server's first frame on it (Connect) proves the server:
+ *   client → server  DataHello     magic(4) version(1) kind(1) transport(1) 0(1) sessionId(16)
+ *                                  counter(8) hmac(32)                                               = 64 B
+ * After that, frames: type(1) length(4, big-endian) payload(length ≤ MAX_FRAME).
  */
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
@@ -16,11 +19,15 @@ import type { TransportName } from "../config/Config.ts"
 /** Opens every tunnel channel; anything else on the tunnel port is not a backhaul peer. */
 export const MAGIC = Buffer.from("BKHL", "latin1")
 /** The protocol version this build speaks; peers with another one get a clear error. */
-export const VERSION = 1
+export const VERSION = 2
 export const NONCE_BYTES = 32
 export const SESSION_ID_BYTES = 16
 export const HMAC_BYTES = 32
 export const HELLO_BYTES = 40
+/** magic, version, kind, transport and a zero byte: what every channel's first message starts with */
+export const HELLO_PREFIX_BYTES = 8
+export const COUNTER_BYTES = 8
+export const DATA_HELLO_BYTES = HELLO_PREFIX_BYTES + SESSION_ID_BYTES + COUNTER_BYTES + HMAC_BYTES
 export const PROOF_BYTES = HMAC_BYTES + SESSION_ID_BYTES
 export const VERDICT_BYTES = 1 + HMAC_BYTES + SESSION_ID_BYTES
 export const FRAME_HEADER_BYTES = 5
@@ -110,6 +117,18 @@ export const decodeClientHello = (
   expectedTransport: TransportName
 ): Either.Either<ClientHello, ProtocolError> => {
   if (buf.length < HELLO_BYTES) return fail("Truncated", `client hello is ${buf.length} of ${HELLO_BYTES} bytes`)
+  return Either.map(
+    decodeHelloPrefix(buf, expectedTransport),
+    (kind) => ({ version: VERSION, kind, transport: expectedTransport, nonce: Buffer.from(buf.subarray(8, 40)) })
+  )
+}
+
+/** Decodes the 8 bytes every channel starts with, to the channel kind. */
+export const decodeHelloPrefix = (
+  buf: Buffer,
+  expectedTransport: TransportName
+): Either.Either<ChannelKind, ProtocolError> => {
+  if (buf.length < HELLO_PREFIX_BYTES) return fail("Truncated", `hello is ${buf.length} of ${HELLO_PREFIX_BYTES} bytes`)
   if (!buf.subarray(0, 4).equals(MAGIC)) return fail("NotBackhaul", describeForeign(buf))
   if (buf[4] !== VERSION) return fail("Version", `peer speaks protocol v${buf[4]}, this build speaks v${VERSION}`)
   const kind = buf[5] === 1 ? "control" : buf[5] === 2 ? "data" : undefined
@@ -120,7 +139,39 @@ export const decodeClientHello = (
       `peer uses transport "${nameOfTransport(buf[6]!)}", this server uses "${expectedTransport}"`
     )
   }
-  return Either.right({ version: buf[4]!, kind, transport: expectedTransport, nonce: Buffer.from(buf.subarray(8, 40)) })
+  return Either.right(kind)
+}
+
+/** A data channel's only handshake message, after its prefix. */
+export interface DataHello {
+  readonly sessionId: Buffer
+  /** per session, one higher for every data channel the client opens: a replay is refused */
+  readonly counter: number
+  readonly mac: Buffer
+}
+
+export const encodeDataHello = (transport: TransportName, h: DataHello): Buffer => {
+  const buf = Buffer.alloc(DATA_HELLO_BYTES)
+  MAGIC.copy(buf, 0)
+  buf[4] = VERSION
+  buf[5] = kindCodes.data
+  buf[6] = transportCodes[transport]
+  h.sessionId.copy(buf, HELLO_PREFIX_BYTES)
+  buf.writeUIntBE(h.counter, HELLO_PREFIX_BYTES + SESSION_ID_BYTES + 2, 6)
+  h.mac.copy(buf, HELLO_PREFIX_BYTES + SESSION_ID_BYTES + COUNTER_BYTES)
+  return buf
+}
+
+/** Decodes what follows a data channel's prefix. */
+export const decodeDataHelloBody = (buf: Buffer): Either.Either<DataHello, ProtocolError> => {
+  const want = DATA_HELLO_BYTES - HELLO_PREFIX_BYTES
+  if (buf.length < want) return fail("Truncated", `data hello is ${buf.length} of ${want} bytes`)
+  if (buf.readUInt16BE(SESSION_ID_BYTES) !== 0) return fail("Malformed", "data channel counter out of range")
+  return Either.right({
+    sessionId: Buffer.from(buf.subarray(0, SESSION_ID_BYTES)),
+    counter: buf.readUIntBE(SESSION_ID_BYTES + 2, 6),
+    mac: Buffer.from(buf.subarray(SESSION_ID_BYTES + COUNTER_BYTES, want))
+  })
 }
 
 /** Guesses what a non-backhaul peer sent, for a log line an operator can act on. */
@@ -210,7 +261,7 @@ export type Frame =
   | { readonly _tag: "OpenData"; readonly count: number }
   | { readonly _tag: "Ping"; readonly sentAt: number }
   | { readonly _tag: "Goodbye"; readonly reason: string }
-  | { readonly _tag: "Connect"; readonly port: number; readonly target: string }
+  | { readonly _tag: "Connect"; readonly port: number; readonly target: string; readonly mac: Buffer }
 
 const frameTypes = { Welcome: 1, OpenData: 2, Ping: 3, Goodbye: 4, Connect: 5 } as const
 
@@ -245,9 +296,10 @@ export const encodeFrame = (f: Frame): Buffer => {
       return frame(frameTypes.Goodbye, Buffer.from(f.reason.slice(0, 1024), "utf8"))
     case "Connect": {
       const target = Buffer.from(f.target, "utf8")
-      const p = Buffer.alloc(2 + target.length)
+      const p = Buffer.alloc(2 + HMAC_BYTES + target.length)
       p.writeUInt16BE(f.port, 0)
-      target.copy(p, 2)
+      f.mac.copy(p, 2)
+      target.copy(p, 2 + HMAC_BYTES)
       return frame(frameTypes.Connect, p)
     }
   }
@@ -276,11 +328,16 @@ export const decodeFramePayload = (type: number, p: Buffer): Either.Either<Frame
     case frameTypes.Goodbye:
       return Either.right({ _tag: "Goodbye", reason: p.toString("utf8") })
     case frameTypes.Connect: {
-      const short = need(3)
+      const short = need(2 + HMAC_BYTES + 1)
       if (short) return short
       const port = p.readUInt16BE(0)
       if (port === 0) return fail("Malformed", "connect frame for port 0")
-      return Either.right({ _tag: "Connect", port, target: p.subarray(2).toString("utf8") })
+      return Either.right({
+        _tag: "Connect",
+        port,
+        mac: Buffer.from(p.subarray(2, 2 + HMAC_BYTES)),
+        target: p.subarray(2 + HMAC_BYTES).toString("utf8")
+      })
     }
     default:
       return fail("Malformed", `unknown frame type ${type}`)

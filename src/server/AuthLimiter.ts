@@ -20,10 +20,16 @@ interface Entry {
 export const make = (options: AuthLimiterOptions) => {
   const table = new Map<string, Entry>()
   const maxEntries = options.maxEntries ?? 10_000
+  let lastFailure = 0
   const sweep = (now: number) => {
     for (const [key, e] of table) if (now - e.since > options.windowMillis) table.delete(key)
   }
   return {
+    /** No address has failed recently: nothing can be blocked. */
+    get idle(): boolean {
+      if (table.size > 0 && Date.now() - lastFailure > options.windowMillis) table.clear()
+      return table.size === 0
+    },
     /** Whether `address` is refused right now. */
     blocked(address: string, now = Date.now()): boolean {
       const e = table.get(address)
@@ -36,6 +42,7 @@ export const make = (options: AuthLimiterOptions) => {
     },
     /** Records one failed handshake from `address`. */
     fail(address: string, now = Date.now()): void {
+      lastFailure = Math.max(lastFailure, now)
       const e = table.get(address)
       if (e && now - e.since <= options.windowMillis) {
         e.failures++

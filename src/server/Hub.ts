@@ -4,11 +4,15 @@
  * It owns three things: which session is live (one at a time; a newer authenticated client replaces an
  * older one), the idle data channels that session keeps ready, and the user connections waiting for one.
  * Demand is driven from here: the server asks the client (`OpenData`) for enough channels to cover the
- * pool size plus everyone waiting, minus what is ready or already asked for.
+ * pool size plus everyone waiting, minus what is ready or already on its way. A channel handed to a user
+ * counts as on its way: the client opens its replacement when that channel's Connect reaches it, so a
+ * steady stream of connections needs no OpenData at all.
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import type { Channel } from "../transport/Transport.ts"
+import type { DataChannelId } from "../protocol/Handshake.ts"
+import * as ReplayWindow from "./ReplayWindow.ts"
 import type { Frame } from "../protocol/Protocol.ts"
 import { type Cancel, type Done, toEffect } from "../net/Callback.ts"
 
@@ -34,7 +38,13 @@ export interface HubOptions {
   readonly waitMillis: number
 }
 
-type Waiter = (channel: Channel) => void
+/** An admitted, idle data channel and what identifies it (its Connect is proven over that). */
+export interface DataChannel {
+  readonly conn: Channel
+  readonly id: DataChannelId
+}
+
+type Waiter = (channel: DataChannel) => void
 
 const noop = () => {}
 
@@ -43,7 +53,8 @@ export const make = (options: HubOptions) => new Hub(options)
 
 export class Hub {
   private live: LiveSession | undefined
-  private ready: Array<Channel> = []
+  private ready: Array<DataChannel> = []
+  private replays = ReplayWindow.make()
   private readonly waiters = new Set<Waiter>()
   private requested = 0
   private lastArrival = 0
@@ -74,6 +85,7 @@ export class Hub {
   install(session: LiveSession): void {
     const previous = this.live
     this.live = session
+    this.replays = ReplayWindow.make()
     this.dropIdle()
     if (previous) previous.close("replaced by a newer client session")
     this.lastArrival = Date.now()
@@ -87,18 +99,25 @@ export class Hub {
     this.dropIdle()
   }
 
+  /** Whether a data channel may join: its session is live and its counter is new. */
+  admit(id: DataChannelId): "ok" | "unknown" | "replayed" {
+    if (!this.isLive(id.sessionId.toString("hex"))) return "unknown"
+    return this.replays.admit(id.counter) ? "ok" : "replayed"
+  }
+
   /** Takes in a freshly authenticated data channel of session `id`; false if that session is gone. */
-  offer(id: string, channel: Channel): boolean {
+  offer(id: string, channel: DataChannel): boolean {
     if (!this.isLive(id)) return false
     this.requested = Math.max(0, this.requested - 1)
     this.lastArrival = Date.now()
     const waiter = this.waiters.values().next()
     if (!waiter.done) {
       this.waiters.delete(waiter.value)
+      this.handOut()
       waiter.value(channel)
     } else {
       this.ready.push(channel)
-      channel.onClose(() => {
+      channel.conn.onClose(() => {
         const i = this.ready.indexOf(channel)
         if (i >= 0) this.ready.splice(i, 1)
       })
@@ -112,7 +131,7 @@ export class Hub {
    * `channelSize` waiters and `waitMillis`. Calls back with the channel or why there is none; cancelling
    * gives up the place in the queue.
    */
-  wait(done: Done<Channel, HubError>): Cancel {
+  wait(done: Done<DataChannel, HubError>): Cancel {
     if (this.waiters.size >= this.options.channelSize) {
       done(new HubError({ reason: "Full" }))
       return noop
@@ -134,18 +153,26 @@ export class Hub {
   }
 
   /** A data channel for one user connection as an Effect: an idle one at once, else `wait`. */
-  take(): Effect.Effect<Channel, HubError> {
+  take(): Effect.Effect<DataChannel, HubError> {
     return Effect.suspend(() => {
       const idle = this.tryTake()
-      return idle ? Effect.succeed(idle) : toEffect<Channel, HubError>((done) => this.wait(done))
+      return idle ? Effect.succeed(idle) : toEffect<DataChannel, HubError>((done) => this.wait(done))
     })
   }
 
   /** An idle data channel if one is ready now (the common case: no fiber, no timer). */
-  tryTake(): Channel | undefined {
+  tryTake(): DataChannel | undefined {
     const idle = this.popIdle()
-    if (idle) this.demand()
+    if (idle) {
+      this.handOut()
+      this.demand()
+    }
     return idle
+  }
+
+  /** A channel goes to a user: the client opens its replacement when the Connect reaches it. */
+  private handOut(): void {
+    this.requested++
   }
 
   /**
@@ -160,9 +187,9 @@ export class Hub {
     }
   }
 
-  private popIdle(): Channel | undefined {
+  private popIdle(): DataChannel | undefined {
     let channel = this.ready.shift()
-    while (channel && (channel.closed || channel.readEnded)) channel = this.ready.shift()
+    while (channel && (channel.conn.closed || channel.conn.readEnded)) channel = this.ready.shift()
     return channel
   }
 
@@ -170,7 +197,7 @@ export class Hub {
     const idle = this.ready
     this.ready = []
     this.requested = 0
-    for (const c of idle) c.destroy()
+    for (const c of idle) c.conn.destroy()
   }
 
   private demand(): void {

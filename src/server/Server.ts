@@ -70,7 +70,7 @@ export const make = (
     const params: Handshake.ServerParams = {
       token: config.token,
       transport: transport.name,
-      isLiveSession: (id) => hub.isLive(id.toString("hex"))
+      admitData: (id) => hub.admit(id)
     }
     let liveSource: string | undefined
     const sessionOptions = { heartbeatMillis: config.heartbeat * 1000, poolSize: config.connection_pool }
@@ -78,9 +78,10 @@ export const make = (
     // Per tunnel connection: callbacks only. A control channel gets a fiber (one per client session); a
     // data channel goes to the hub and is owned by the listener until it closes.
     const onChannel = (channel: Channel, fork: Fork): void => {
-      const source = AuthLimiter.hostOf(channel.remote)
+      // the peer's address is asked of the socket only when some address is being limited (a system call)
+      const source = () => AuthLimiter.hostOf(channel.remote)
       // the live client's own address is never locked out by garbage from a neighbour behind the same IP
-      if (source !== liveSource && limiter.blocked(source)) {
+      if (!limiter.idle && source() !== liveSource && limiter.blocked(source())) {
         stats.rejected++
         Handshake.write(channel, P.encodeServerHello(P.Status.RateLimited, transport.name, Buffer.alloc(32)))
         channel.close()
@@ -97,21 +98,22 @@ export const make = (
           // the refusal (version, transport, token, session) is on its way; let it reach the peer
           channel.close()
           if (error.reason === "AuthFailed" || error.reason === "NotBackhaul" || error.reason === "Timeout") {
-            limiter.fail(source)
+            limiter.fail(source())
           }
           if (error.reason === "UnknownSession") log(LogLevel.Debug, `refused data channel from ${channel.remote}: ${error.detail}`)
           else warnRejected(`refused tunnel connection from ${channel.remote}: ${error.message}`)
           return
         }
-        const id = admitted!.sessionId.toString("hex")
-        if (admitted!.kind === "control") {
+        const ok = admitted!
+        const id = ok.sessionId.toString("hex")
+        if (ok.kind === "control") {
           stats.sessions++
-          liveSource = source
+          liveSource = source()
           fork(Effect.ensuring(
             ControlSession.run(channel, id, hub, sessionOptions),
             Effect.sync(() => channel.destroy())
           ))
-        } else if (!hub.offer(id, channel)) {
+        } else if (!hub.offer(id, { conn: channel, id: ok })) {
           channel.destroy()
         }
       })
@@ -119,7 +121,7 @@ export const make = (
 
     const tunnelAddress = yield* transport.listen(config.bind_addr, onChannel)
     yield* Effect.logInfo(`tunnel listening on ${formatHostPort(tunnelAddress)} (transport ${transport.name})`)
-    yield* UserPorts.bindAll(config.ports, { hub, stats, socketOptions, log })
+    yield* UserPorts.bindAll(config.ports, { hub, token: config.token, stats, socketOptions, log })
     return { tunnelAddress, stats, hub }
   }).pipe(Effect.annotateLogs({ role: "server" }))
 

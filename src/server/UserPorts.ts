@@ -5,6 +5,7 @@
  * ever closes itself.
  */
 import * as Effect from "effect/Effect"
+import type * as Redacted from "effect/Redacted"
 import * as LogLevel from "effect/LogLevel"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
@@ -17,8 +18,7 @@ import * as Pipe from "../tunnel/Pipe.ts"
 import * as Stats from "../tunnel/Stats.ts"
 import * as Attempt from "../util/Attempt.ts"
 import * as Log from "../util/Log.ts"
-import type { Hub, HubError } from "./Hub.ts"
-import type { Channel } from "../transport/Transport.ts"
+import type { DataChannel, Hub, HubError } from "./Hub.ts"
 
 /** One bound user port. */
 export interface UserPort {
@@ -31,6 +31,7 @@ export interface UserPort {
 /** Everything the listeners share. */
 export interface UserPortsContext {
   readonly hub: Hub
+  readonly token: Redacted.Redacted<string>
   readonly stats: Stats.Stats
   readonly socketOptions: Tcp.SocketOptions
   readonly log: Log.Log
@@ -42,15 +43,11 @@ export interface UserPortsContext {
  */
 const serve = (ctx: UserPortsContext, port: UserPort, warn: (m: string) => void) => {
   const { hub, stats, log } = ctx
-  const connect = {
-    _tag: "Connect",
-    port: port.port,
-    target: formatHostPort({ host: port.targetHost, port: port.targetPort })
-  } as const
-  const through = (socket: Conn, channel: Channel): void => {
-    Handshake.sendFrame(channel, connect)
+  const target = formatHostPort({ host: port.targetHost, port: port.targetPort })
+  const through = (socket: Conn, channel: DataChannel): void => {
+    Handshake.sendFrame(channel.conn, Handshake.connectFrame(ctx.token, channel.id, port.port, target))
     Stats.started(stats)
-    Pipe.run(socket, channel, (moved) => {
+    Pipe.run(socket, channel.conn, (moved) => {
       Stats.finished(stats, moved)
       log(LogLevel.Debug, `port ${port.port}: closed, ${moved.aToB} bytes up, ${moved.bToA} down`)
     })

@@ -23,7 +23,7 @@ describe("resilience", () => {
       const server = yield* startServer(serverConfig(tunnelPort, [mapping(yield* freePort(), 9)]))
       // a hand-made client: handshake, read Welcome, then never send another byte
       const socket = yield* Tcp.dial({ host: "127.0.0.1", port: tunnelPort }, socketOptions, 5)
-      yield* Handshake.client(socket, { token, transport: "tcp", kind: "control" })
+      yield* Handshake.client(socket, { token, transport: "tcp" })
       const welcome = yield* Handshake.readFrame(socket)
       assert.strictEqual(welcome._tag, "Welcome")
       assert.isDefined(server.value.hub.sessionId)
@@ -39,7 +39,7 @@ describe("resilience", () => {
       let sessions = 0
       // a hand-made server: admits the control channel, welcomes it, then says nothing more
       yield* Tcp.listen({ host: "127.0.0.1", port: tunnelPort }, socketOptions, (socket, fork) =>
-        fork(Handshake.server(socket, { token, transport: "tcp", isLiveSession: () => false }).pipe(
+        fork(Handshake.server(socket, { token, transport: "tcp", admitData: () => "unknown" }).pipe(
           Effect.tap(() => sessions++),
           Effect.tap(() => Handshake.sendFrame(socket, { _tag: "Welcome", heartbeatMs: 500, poolSize: 0 })),
           Effect.zipRight(Effect.never),
@@ -58,7 +58,7 @@ describe("resilience", () => {
       )
       // the old client vanished without a FIN (e.g. its network dropped): its session still looks alive
       const ghost = yield* Tcp.dial({ host: "127.0.0.1", port: tunnelPort }, socketOptions, 5)
-      yield* Handshake.client(ghost, { token, transport: "tcp", kind: "control" })
+      yield* Handshake.client(ghost, { token, transport: "tcp" })
       const ghostSession = server.value.hub.sessionId
       assert.isDefined(ghostSession)
       yield* startClient(clientConfig(tunnelPort, { heartbeat: 30 }))

@@ -6,71 +6,118 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import type { TransportName } from "../../src/config/Config.ts"
+import type { Conn } from "../../src/net/Conn.ts"
 import { freePort } from "../../src/net/FreePort.ts"
 import * as Tcp from "../../src/net/Tcp.ts"
 import * as Handshake from "../../src/protocol/Handshake.ts"
-import type { Admitted, ClientParams } from "../../src/protocol/Handshake.ts"
+import type { Admitted } from "../../src/protocol/Handshake.ts"
 import type { ProtocolError } from "../../src/protocol/Protocol.ts"
+import * as ReplayWindow from "../../src/server/ReplayWindow.ts"
 
 const options = { nodelay: true, keepaliveSeconds: 0 }
+const live = Buffer.from("ab".repeat(16), "hex")
 
-/** Runs one handshake between a server with `serverToken` and a client with `params`. */
-const exchange = (serverToken: string, params: ClientParams, serverTransport: TransportName = "tcp") =>
+/** A server with `serverToken` on a fresh port; `client` runs against it and both outcomes are returned. */
+const exchange = <A>(
+  serverToken: string,
+  client: (conn: Conn) => Effect.Effect<A, ProtocolError>,
+  serverTransport: TransportName = "tcp"
+) =>
   Effect.gen(function*() {
     const port = yield* freePort()
     const serverSide = yield* Deferred.make<Admitted, ProtocolError>()
-    yield* Tcp.listen({ host: "127.0.0.1", port }, options, (socket, fork) =>
+    const replays = ReplayWindow.make()
+    yield* Tcp.listen({ host: "127.0.0.1", port }, options, (conn, fork) =>
       fork(Deferred.complete(
         serverSide,
-        Handshake.server(socket, {
+        Handshake.server(conn, {
           token: Redacted.make(serverToken),
           transport: serverTransport,
-          isLiveSession: (id) => id.toString("hex") === "ab".repeat(16)
+          admitData: (id) => !id.sessionId.equals(live) ? "unknown" : replays.admit(id.counter) ? "ok" : "replayed"
         })
       ).pipe(Effect.asVoid)))
-    const socket = yield* Tcp.dial({ host: "127.0.0.1", port }, options, 5)
-    const client = yield* Effect.either(Handshake.client(socket, params))
+    const conn = yield* Tcp.dial({ host: "127.0.0.1", port }, options, 5)
+    const clientSide = yield* Effect.either(client(conn))
     const server = yield* Effect.either(Deferred.await(serverSide))
-    return { client, server }
+    return { client: clientSide, server, conn }
   })
 
+const control = (token: string, transport: TransportName = "tcp") => (conn: Conn) =>
+  Handshake.client(conn, { token: Redacted.make(token), transport })
+
+/** Sends a data hello (copied `times` times over fresh connections is the caller's business). */
+const data = (token: string, sessionId: Buffer, counter: number) => (conn: Conn) =>
+  Effect.sync(() => Handshake.dataHello(conn, Redacted.make(token), "tcp", { sessionId, counter }))
+
 describe("handshake over loopback", () => {
-  it.scopedLive("the same token: a fresh session id for control, the same one for data", () =>
+  it.scopedLive("control: both sides agree on a fresh session id", () =>
     Effect.gen(function*() {
-      const control = yield* exchange("k", { token: Redacted.make("k"), transport: "tcp", kind: "control" })
-      assert.strictEqual(control.client._tag, "Right")
-      assert.strictEqual(control.server._tag, "Right")
-      if (control.client._tag === "Right" && control.server._tag === "Right") {
-        assert.isTrue(control.client.right.equals(control.server.right.sessionId))
-        assert.strictEqual(control.server.right.kind, "control")
+      const r = yield* exchange("k", control("k"))
+      assert.strictEqual(r.client._tag, "Right")
+      assert.strictEqual(r.server._tag, "Right")
+      if (r.client._tag === "Right" && r.server._tag === "Right") {
+        assert.isTrue(r.client.right.equals(r.server.right.sessionId))
+        assert.strictEqual(r.server.right.kind, "control")
       }
-      const sessionId = Buffer.from("ab".repeat(16), "hex")
-      const data = yield* exchange("k", { token: Redacted.make("k"), transport: "tcp", kind: "data", sessionId })
-      assert.strictEqual(data.server._tag === "Right" && data.server.right.kind, "data")
     }))
 
   it.scopedLive("a wrong token (wrong HMAC) fails on both sides as AuthFailed", () =>
     Effect.gen(function*() {
-      const r = yield* exchange("right", { token: Redacted.make("wrong"), transport: "tcp", kind: "control" })
+      const r = yield* exchange("right", control("wrong"))
       assert.strictEqual(r.client._tag === "Left" && r.client.left.reason, "AuthFailed")
       assert.strictEqual(r.server._tag === "Left" && r.server.left.reason, "AuthFailed")
     }))
 
-  it.scopedLive("a data channel for a session that is not live is refused", () =>
+  it.scopedLive("data: one message admits a channel of the live session with its counter", () =>
     Effect.gen(function*() {
-      const r = yield* exchange("k", {
+      const r = yield* exchange("k", data("k", live, 7))
+      assert.strictEqual(r.server._tag, "Right")
+      if (r.server._tag === "Right") assert.deepStrictEqual(r.server.right, { kind: "data", sessionId: live, counter: 7 })
+    }))
+
+  it.scopedLive("data: a wrong token, an unknown session and a replayed counter are refused", () =>
+    Effect.gen(function*() {
+      const wrong = yield* exchange("k", data("other", live, 1))
+      assert.strictEqual(wrong.server._tag === "Left" && wrong.server.left.reason, "AuthFailed")
+      const unknown = yield* exchange("k", data("k", Buffer.alloc(16, 7), 1))
+      assert.strictEqual(unknown.server._tag === "Left" && unknown.server.left.reason, "UnknownSession")
+    }))
+
+  it.scopedLive("data: the same hello sent twice to one server is admitted once", () =>
+    Effect.gen(function*() {
+      const port = yield* freePort()
+      const results: Array<string> = []
+      const replays = ReplayWindow.make()
+      const params = {
         token: Redacted.make("k"),
-        transport: "tcp",
-        kind: "data",
-        sessionId: Buffer.alloc(16, 7)
-      })
-      assert.strictEqual(r.client._tag === "Left" && r.client.left.reason, "UnknownSession")
-      assert.strictEqual(r.server._tag === "Left" && r.server.left.reason, "UnknownSession")
+        transport: "tcp" as const,
+        admitData: (id: Handshake.DataChannelId) => replays.admit(id.counter) ? "ok" as const : "replayed" as const
+      }
+      yield* Tcp.listen({ host: "127.0.0.1", port }, options, (conn) =>
+        Handshake.serverCb(conn, params, (error) => results.push(error ? error.reason : "ok")))
+      for (let i = 0; i < 2; i++) {
+        const conn = yield* Tcp.dial({ host: "127.0.0.1", port }, options, 5)
+        Handshake.dataHello(conn, params.token, "tcp", { sessionId: live, counter: 42 })
+      }
+      yield* Effect.sleep(200)
+      assert.deepStrictEqual(results, ["ok", "AuthFailed"])
+    }))
+
+  it.scopedLive("a Connect is genuine only with the token, for its own channel", () =>
+    Effect.sync(() => {
+      const token = Redacted.make("k")
+      const id = { sessionId: live, counter: 3 }
+      const frame = Handshake.connectFrame(token, id, 80, "127.0.0.1:8080")
+      if (frame._tag !== "Connect") throw new Error("not a Connect")
+      assert.isTrue(Handshake.connectIsGenuine(token, id, frame))
+      assert.isFalse(Handshake.connectIsGenuine(Redacted.make("x"), id, frame))
+      assert.isFalse(Handshake.connectIsGenuine(token, { ...id, counter: 4 }, frame))
+      assert.isFalse(Handshake.connectIsGenuine(token, id, { ...frame, target: "10.0.0.1:22" }))
     }))
 
   it.scopedLive("a transport mismatch is named on both sides instead of hanging", () =>
     Effect.gen(function*() {
-      const r = yield* exchange("k", { token: Redacted.make("k"), transport: "tcpmux", kind: "control" }, "tcp")
+      const r = yield* exchange("k", control("k", "tcpmux"), "tcp")
       assert.strictEqual(r.client._tag === "Left" && r.client.left.reason, "TransportMismatch")
       assert.strictEqual(r.server._tag === "Left" && r.server.left.reason, "TransportMismatch")
       if (r.client._tag === "Left") assert.include(r.client.left.detail, "\"tcp\"")

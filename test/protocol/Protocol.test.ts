@@ -22,7 +22,8 @@ const frameArb: FastCheck.Arbitrary<P.Frame> = FastCheck.oneof(
   FastCheck.record({
     _tag: FastCheck.constant("Connect" as const),
     port: FastCheck.integer({ min: 1, max: 65535 }),
-    target: FastCheck.string({ minLength: 1, maxLength: 300 })
+    target: FastCheck.string({ minLength: 1, maxLength: 300 }),
+    mac: FastCheck.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b))
   })
 )
 
@@ -56,7 +57,7 @@ describe("frames", () => {
   })
 
   it("a Connect for port 0 is Malformed", () => {
-    const bytes = P.encodeFrame({ _tag: "Connect", port: 1, target: "x:1" })
+    const bytes = P.encodeFrame({ _tag: "Connect", port: 1, target: "x:1", mac: Buffer.alloc(32) })
     bytes.writeUInt16BE(0, 5)
     assert.strictEqual(reasonOf(P.decodeFrame(bytes)), "Malformed")
   })
@@ -64,6 +65,19 @@ describe("frames", () => {
 
 describe("handshake messages", () => {
   const nonce = Auth.nonce()
+
+  it("data hello round-trips, and a counter past 2^48 is refused", () => {
+    const hello = { sessionId: Buffer.alloc(16, 3), counter: 2 ** 40 + 7, mac: Buffer.alloc(32, 9) }
+    const bytes = P.encodeDataHello("tcp", hello)
+    assert.strictEqual(bytes.length, P.DATA_HELLO_BYTES)
+    assert.strictEqual(Either.getOrThrow(P.decodeHelloPrefix(bytes, "tcp")), "data")
+    const body = bytes.subarray(P.HELLO_PREFIX_BYTES)
+    assert.deepStrictEqual(P.decodeDataHelloBody(body), Either.right(hello))
+    const tooBig = Buffer.from(body)
+    tooBig[P.SESSION_ID_BYTES] = 1
+    assert.strictEqual(reasonOf(P.decodeDataHelloBody(tooBig)), "Malformed")
+    assert.strictEqual(reasonOf(P.decodeDataHelloBody(body.subarray(0, 20))), "Truncated")
+  })
 
   it("client hello round-trips", () => {
     const bytes = P.encodeClientHello({ kind: "data", transport: "tcp", nonce })
@@ -87,10 +101,11 @@ describe("handshake messages", () => {
 
   it("refuses another version, naming both", () => {
     const bytes = P.encodeClientHello({ kind: "control", transport: "tcp", nonce })
-    bytes[4] = 2
+    bytes[4] = 1 // the first release's version
     const r = P.decodeClientHello(bytes, "tcp")
     assert.strictEqual(reasonOf(r), "Version")
-    if (Either.isLeft(r)) assert.include(r.left.detail, "v2")
+    if (Either.isLeft(r)) assert.include(r.left.detail, "v1")
+    if (Either.isLeft(r)) assert.include(r.left.detail, `v${P.VERSION}`)
   })
 
   it("refuses a transport mismatch, naming both transports", () => {

@@ -9,7 +9,8 @@ import * as AuthLimiter from "../../src/server/AuthLimiter.ts"
 import * as Hub from "../../src/server/Hub.ts"
 import type { Frame } from "../../src/protocol/Protocol.ts"
 
-const channel = () => MemoryConn.pair("test")[0]
+let counter = 0
+const channel = () => ({ conn: MemoryConn.pair("test")[0], id: { sessionId: Buffer.alloc(16), counter: ++counter } })
 
 const session = (id: string) => {
   const sent: Array<Frame> = []
@@ -21,7 +22,7 @@ const asked = (sent: ReadonlyArray<Frame>) =>
   sent.reduce((n, f) => n + (f._tag === "OpenData" ? f.count : 0), 0)
 
 describe("Hub", () => {
-  it("asks for the pool on install and one more for each channel taken", () =>
+  it("asks for the pool on install; a channel taken is replaced by the client unasked", () =>
     Effect.runPromise(Effect.gen(function*() {
       const hub = Hub.make({ poolSize: 3, channelSize: 10, waitMillis: 1000 })
       const s = session("a")
@@ -29,10 +30,27 @@ describe("Hub", () => {
       assert.strictEqual(asked(s.sent), 3)
       for (let i = 0; i < 3; i++) assert.isTrue(hub.offer("a", channel()))
       assert.strictEqual(hub.readyCount, 3)
-      assert.strictEqual(asked(s.sent), 3)
       yield* hub.take()
+      assert.strictEqual(asked(s.sent), 3)
+      // the replacement arrives without an OpenData; the pool is whole again
+      assert.isTrue(hub.offer("a", channel()))
+      assert.strictEqual(hub.readyCount, 3)
+      assert.strictEqual(asked(s.sent), 3)
+      // if it never arrives, heal asks for it
+      yield* hub.take()
+      hub.heal(-1)
       assert.strictEqual(asked(s.sent), 4)
     })))
+
+  it("admits each data-channel counter of the live session once", () => {
+    const hub = Hub.make({ poolSize: 0, channelSize: 10, waitMillis: 1000 })
+    const sessionId = Buffer.alloc(16, 0xab)
+    hub.install(session(sessionId.toString("hex")).live)
+    assert.strictEqual(hub.admit({ sessionId, counter: 2 }), "ok")
+    assert.strictEqual(hub.admit({ sessionId, counter: 1 }), "ok")
+    assert.strictEqual(hub.admit({ sessionId, counter: 2 }), "replayed")
+    assert.strictEqual(hub.admit({ sessionId: Buffer.alloc(16, 1), counter: 3 }), "unknown")
+  })
 
   it("a waiting user gets the next channel offered, and demand covers every waiter", () =>
     Effect.runPromise(Effect.gen(function*() {
@@ -72,7 +90,7 @@ describe("Hub", () => {
       const b = session("b")
       hub.install(b.live)
       assert.deepStrictEqual(a.closed, ["replaced by a newer client session"])
-      assert.isTrue(idle.closed)
+      assert.isTrue(idle.conn.closed)
       assert.strictEqual(hub.readyCount, 0)
       assert.isFalse(hub.offer("a", channel()))
       assert.isTrue(hub.isLive("b"))
@@ -90,7 +108,7 @@ describe("Hub", () => {
       const alive = channel()
       hub.offer("a", dead)
       hub.offer("a", alive)
-      dead.destroy()
+      dead.conn.destroy()
       yield* Effect.sleep(5)
       assert.strictEqual(yield* hub.take(), alive)
     })))
@@ -117,6 +135,17 @@ describe("AuthLimiter", () => {
     assert.isTrue(limiter.blocked("1.2.3.4", 200))
     assert.isFalse(limiter.blocked("5.6.7.8", 200))
     assert.isFalse(limiter.blocked("1.2.3.4", 1200))
+  })
+
+  it("is idle until an address fails, and idle again once the window has passed", () => {
+    const limiter = AuthLimiter.make({ maxFailures: 3, windowMillis: 50 })
+    assert.isTrue(limiter.idle)
+    limiter.fail("1.2.3.4")
+    assert.isFalse(limiter.idle)
+    const until = Date.now() + 60
+    while (Date.now() < until) { /* the window passes */ }
+    assert.isTrue(limiter.idle)
+    assert.isFalse(limiter.blocked("1.2.3.4"))
   })
 
   it("stays bounded under a flood of addresses", () => {
