@@ -6,11 +6,14 @@
  * Only the few members of Bun's API used here are declared, so the source type-checks without Bun's
  * types and loads under Node and Deno (which never construct it).
  */
-import { type Backend, ConnBase, type SocketOptions } from "./Conn.ts"
+import type { Done } from "./Callback.ts"
+import { type Backend, type Conn, ConnBase, type SocketOptions } from "./Conn.ts"
+
+const ignore = () => {}
 
 /** The parts of a Bun TCP socket this backend uses. */
 export interface BunSocket {
-  data: BunConn | undefined
+  data: BunConn | Dialing | undefined
   readonly remoteAddress: string
   readonly remotePort?: number
   write(data: Uint8Array): number
@@ -23,17 +26,43 @@ export interface BunSocket {
   setKeepAlive(enable: boolean, initialDelayMillis: number): boolean
 }
 
-/** The socket handlers, shared by every socket of a listener or a dial: they dispatch to the `BunConn`. */
-export const handlers = {
-  data: (s: BunSocket, chunk: Buffer) => s.data?.onData(chunk),
-  drain: (s: BunSocket) => s.data?.onDrain(),
-  end: (s: BunSocket) => s.data?.onEnd(),
-  close: (s: BunSocket, error?: Error) => s.data?.onClosed(error === undefined),
+/** A dial in progress: what its socket's `data` holds until it opens. */
+interface Dialing {
+  readonly options: SocketOptions
+  readonly done: Done<Conn, Error>
+  cancelled: boolean
+}
+
+const connOf = (s: BunSocket): BunConn | undefined => s.data instanceof BunConn ? s.data : undefined
+
+/**
+ * The socket handlers, one object for every socket: they dispatch to the socket's `BunConn`, so no
+ * connection keeps closures of its own alive on Bun's side.
+ */
+const handlers = {
+  data: (s: BunSocket, chunk: Buffer) => connOf(s)?.onData(chunk),
+  drain: (s: BunSocket) => connOf(s)?.onDrain(),
+  end: (s: BunSocket) => connOf(s)?.onEnd(),
+  close: (s: BunSocket, error?: Error) => connOf(s)?.onClosed(error === undefined),
   error: () => {} // followed by `close` with the error
 }
 
+/** Handlers of dialed sockets: `open` turns the dial into a `BunConn`. */
+const dialHandlers = {
+  ...handlers,
+  open: (s: BunSocket) => {
+    const dialing = s.data as Dialing
+    if (dialing.cancelled) return s.terminate()
+    dialing.done(undefined, configure(s, dialing.options))
+  },
+  connectError: (s: BunSocket, e: Error) => {
+    const dialing = s.data as Dialing
+    if (!dialing.cancelled) dialing.done(e)
+  }
+}
+
 export class BunConn extends ConnBase {
-  private queue: Array<Uint8Array> = []
+  private queue: Array<Uint8Array> | undefined
   private ending = false
   private closing = false
   private shutdownSent = false
@@ -61,13 +90,13 @@ export class BunConn extends ConnBase {
   }
 
   onClosed(clean: boolean): void {
-    this.queue = []
+    this.queue = undefined
     this.receivedClose(clean)
   }
 
   onDrain(): void {
     const queue = this.queue
-    while (queue.length > 0) {
+    while (queue !== undefined && queue.length > 0) {
       const chunk = queue[0]!
       const n = this.socket.write(chunk)
       if (n < 0) return // closed; `close` follows
@@ -77,19 +106,20 @@ export class BunConn extends ConnBase {
       }
       queue.shift()
     }
+    this.queue = undefined
     this.finishWrites()
     this.drained()
   }
 
   write(chunk: Uint8Array): boolean {
     if (this.closed || this.ending || this.closing) return true // nothing will drain: do not wait
-    if (this.queue.length > 0) {
+    if (this.queue !== undefined) {
       this.queue.push(chunk)
       return false
     }
     const n = this.socket.write(chunk)
     if (n >= 0 && n < chunk.length) {
-      this.queue.push(n === 0 ? chunk : chunk.subarray(n))
+      this.queue = [n === 0 ? chunk : chunk.subarray(n)]
       return false
     }
     return true
@@ -98,13 +128,13 @@ export class BunConn extends ConnBase {
   end(): void {
     if (this.closed || this.ending || this.closing) return
     this.ending = true
-    if (this.queue.length === 0) this.finishWrites()
+    if (this.queue === undefined) this.finishWrites()
   }
 
   close(): void {
     if (this.closed || this.closing) return
     this.closing = true
-    if (this.queue.length === 0) this.finishWrites()
+    if (this.queue === undefined) this.finishWrites()
     // a peer that never reads must not keep the socket
     else setTimeout(() => this.destroy(), 10_000).unref?.()
   }
@@ -168,24 +198,11 @@ export const backend: Backend = {
     done(undefined, { host: listener.hostname, port: listener.port, stop: () => listener.stop() })
   },
   connect: (host, port, options, done) => {
-    let cancelled = false
-    bun().connect({
-      hostname: host,
-      port,
-      allowHalfOpen: true,
-      socket: {
-        ...handlers,
-        open: (s: BunSocket) => {
-          if (cancelled) s.terminate()
-          else done(undefined, configure(s, options))
-        },
-        connectError: (_s: BunSocket, e: Error) => {
-          if (!cancelled) done(e)
-        }
-      }
-    }).catch(() => {}) // reported through connectError
+    const dialing: Dialing = { options, done, cancelled: false }
+    bun().connect({ hostname: host, port, allowHalfOpen: true, data: dialing, socket: dialHandlers })
+      .catch(ignore) // reported through connectError
     return () => {
-      cancelled = true
+      dialing.cancelled = true
     }
   }
 }

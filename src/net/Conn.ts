@@ -33,9 +33,9 @@ export interface Conn {
   /** from now on every byte read goes to `to` (with backpressure), and the end of input ends `to` */
   forward(to: Conn): void
   /** calls `f` once, when the connection has closed (at once if it already has) */
-  onClose(f: () => void): void
+  onClose(f: (conn: Conn) => void): void
   /** removes an `onClose` callback */
-  offClose(f: () => void): void
+  offClose(f: (conn: Conn) => void): void
   /** asks `source` to resume reading once this connection's queued bytes are out */
   whenDrained(source: Conn): void
   /** stops and restarts reading (backpressure) */
@@ -50,6 +50,9 @@ const closedError = (detail: string) => new ProtocolError({ reason: "Closed", de
 /** Most bytes buffered before `forward` (during a handshake) before reading pauses. */
 const MAX_BUFFERED = 256 * 1024
 
+/** The shared empty list (never written to). */
+const NONE: Array<Buffer> = []
+
 interface PendingRead {
   readonly n: number
   readonly done: Done<Buffer, ProtocolError>
@@ -60,12 +63,14 @@ export abstract class ConnBase implements Conn {
   bytesRead = 0
   closed = false
   readEnded = false
-  private buffered: Array<Buffer> = []
+  // Per-connection state is kept small (thousands of connections are held): the lists start empty and
+  // are made on first use.
+  private buffered: Array<Buffer> = NONE
   private bufferedBytes = 0
   private pending: PendingRead | undefined
   private sink: Conn | undefined
   private drainSource: Conn | undefined
-  private closeCallbacks: Array<() => void> = []
+  private closeCallbacks: Array<(conn: Conn) => void> | undefined
   private paused = false
   private remoteText: string | undefined
 
@@ -94,7 +99,8 @@ export abstract class ConnBase implements Conn {
       }
       return
     }
-    this.buffered.push(chunk)
+    if (this.buffered === NONE) this.buffered = [chunk]
+    else this.buffered.push(chunk)
     this.bufferedBytes += chunk.length
     if (this.bufferedBytes >= MAX_BUFFERED && this.pending === undefined) this.pause()
     if (this.pending !== undefined) this.settle()
@@ -116,8 +122,8 @@ export abstract class ConnBase implements Conn {
     this.closed = true
     if (this.pending !== undefined) this.settle()
     const callbacks = this.closeCallbacks
-    this.closeCallbacks = []
-    for (const f of callbacks) f()
+    this.closeCallbacks = undefined
+    if (callbacks !== undefined) for (const f of callbacks) f(this)
   }
 
   /** backend: queued bytes are out; the source that waited on us may read again */
@@ -144,14 +150,15 @@ export abstract class ConnBase implements Conn {
     this.drainSource = source
   }
 
-  onClose(f: () => void): void {
-    if (this.closed) f()
+  onClose(f: (conn: Conn) => void): void {
+    if (this.closed) f(this)
+    else if (this.closeCallbacks === undefined) this.closeCallbacks = [f]
     else this.closeCallbacks.push(f)
   }
 
-  offClose(f: () => void): void {
-    const i = this.closeCallbacks.indexOf(f)
-    if (i >= 0) this.closeCallbacks.splice(i, 1)
+  offClose(f: (conn: Conn) => void): void {
+    const i = this.closeCallbacks?.indexOf(f) ?? -1
+    if (i >= 0) this.closeCallbacks!.splice(i, 1)
   }
 
   read(n: number, done: Done<Buffer, ProtocolError>): Cancel {
@@ -192,6 +199,7 @@ export abstract class ConnBase implements Conn {
     let out: Buffer
     if (first.length === n) {
       this.buffered.shift()
+      if (this.buffered.length === 0) this.buffered = NONE
       out = first
     } else if (first.length > n) {
       this.buffered[0] = first.subarray(n)
@@ -199,7 +207,7 @@ export abstract class ConnBase implements Conn {
     } else {
       const all = Buffer.concat(this.buffered)
       out = all.subarray(0, n)
-      this.buffered = all.length > n ? [all.subarray(n)] : []
+      this.buffered = all.length > n ? [all.subarray(n)] : NONE
     }
     this.bufferedBytes -= n
     return out
@@ -208,7 +216,7 @@ export abstract class ConnBase implements Conn {
   forward(to: Conn): void {
     this.sink = to
     const early = this.buffered
-    this.buffered = []
+    this.buffered = NONE
     this.bufferedBytes = 0
     let blocked = false
     for (const chunk of early) blocked = !to.write(chunk) || blocked

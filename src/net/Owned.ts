@@ -23,10 +23,14 @@ export const make: Effect.Effect<Owned, never, Scope.Scope> = Effect.map(
         for (const conn of all) conn.destroy()
       })
   ),
-  (set) => ({
-    add: (conn) => {
-      set.add(conn)
-      conn.onClose(() => set.delete(conn))
+  (set) => {
+    // one function for every connection: no closure kept per connection
+    const forget = (conn: Conn) => set.delete(conn)
+    return {
+      add: (conn) => {
+        set.add(conn)
+        conn.onClose(forget)
+      }
     }
-  })
+  }
 )

@@ -10,6 +10,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import type { Conn } from "../net/Conn.ts"
 import type { Channel } from "../transport/Transport.ts"
 import type { DataChannelId } from "../protocol/Handshake.ts"
 import * as ReplayWindow from "./ReplayWindow.ts"
@@ -117,10 +118,7 @@ export class Hub {
       waiter.value(channel)
     } else {
       this.ready.push(channel)
-      channel.conn.onClose(() => {
-        const i = this.ready.indexOf(channel)
-        if (i >= 0) this.ready.splice(i, 1)
-      })
+      channel.conn.onClose(this.forgetIdle)
     }
     this.demand()
     return true
@@ -190,7 +188,14 @@ export class Hub {
   private popIdle(): DataChannel | undefined {
     let channel = this.ready.shift()
     while (channel && (channel.conn.closed || channel.conn.readEnded)) channel = this.ready.shift()
+    channel?.conn.offClose(this.forgetIdle)
     return channel
+  }
+
+  /** An idle channel closed: it leaves the pool (one function for all, no closure per channel). */
+  private readonly forgetIdle = (conn: Conn): void => {
+    const i = this.ready.findIndex((c) => c.conn === conn)
+    if (i >= 0) this.ready.splice(i, 1)
   }
 
   private dropIdle(): void {

@@ -24,14 +24,14 @@ export const run = (a: Conn, b: Conn, done: (stats: PipeStats) => void): Cancel 
     b.destroy()
   }
   let open = 2
-  const closed = (self: Conn, other: Conn) => () => {
-    if (!self.readEnded) other.destroy()
+  const closed = (self: Conn) => {
+    if (!self.readEnded) (self === a ? b : a).destroy()
     if (--open === 0) done({ aToB: a.bytesRead, bToA: b.bytesRead })
   }
   a.forward(b)
   b.forward(a)
-  a.onClose(closed(a, b))
-  b.onClose(closed(b, a))
+  a.onClose(closed)
+  b.onClose(closed)
   return failBoth
 }
 
