@@ -13,18 +13,14 @@ import * as Options from "@effect/cli/Options"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Schema from "effect/Schema"
 import pkg from "../../package.json" with { type: "json" }
 import * as Load from "../config/Load.ts"
 import * as Transports from "../transport/Transports.ts"
 import * as Tunnel from "../Tunnel.ts"
 import * as Demo from "./Demo.ts"
 import * as Logging from "./Logging.ts"
-
-/** A command failed in a way already explained to the user; the process exits 1. */
-export class CliExit extends Schema.TaggedError<CliExit>()("CliExit", { code: Schema.Number }) {}
+import { CliExit, explain, runRole } from "./Run.ts"
 
 const configOption = Options.text("config").pipe(
   Options.withAlias("c"),
@@ -34,27 +30,6 @@ const formatOption = Options.choice("log-format", ["logfmt", "json"]).pipe(
   Options.withDefault("logfmt" as const),
   Options.withDescription("log line format")
 )
-
-/** Prints an expected failure as one clear message and exits 1. */
-const explain = <A, E extends { readonly message: string }>(effect: Effect.Effect<A, E>) =>
-  effect.pipe(
-    Effect.catchAll((e) => Effect.zipRight(Console.error(`backhaul: ${e.message}`), new CliExit({ code: 1 })))
-  )
-
-/** Loads the config and runs its role until interrupted (SIGINT/SIGTERM). */
-const runRole = (path: string, role: "server" | "client" | undefined, format: Logging.LogFormat) =>
-  explain(Effect.gen(function*() {
-    const { config, warnings } = yield* Load.loadConfigFile(path, role)
-    const logger = Logging.layer(config.log_level, format)
-    const warn = Effect.forEach(warnings, (w) => Effect.logWarning(w), { discard: true })
-    const app = config.role === "server"
-      ? Layer.launch(Tunnel.serverLayer(config))
-      : Layer.launch(Tunnel.clientLayer(config))
-    yield* Effect.zipRight(
-      warn,
-      app.pipe(Effect.annotateLogs({ version: pkg.version }))
-    ).pipe(Effect.provide(logger))
-  }))
 
 const serverCommand = Command.make("server", { config: configOption, logFormat: formatOption }, (a) =>
   runRole(a.config, "server", a.logFormat)).pipe(Command.withDescription("run the server role (reachable host)"))

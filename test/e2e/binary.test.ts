@@ -50,6 +50,15 @@ describe("dist/backhaul", () => {
       assert.include(r.output, "port 70000 is outside 1-65535")
       assert.include(r.output, "chanel_size")
       assert.include(r.output, "channel_size")
+      // the service command line (which skips the full CLI) explains the same problems and exits 1
+      for (const args of [["-c", join(dir, "bad.toml")], ["server", "--config", join(dir, "bad.toml")]]) {
+        const run = yield* Processes.run(binary, args)
+        assert.strictEqual(run.code, 1, args.join(" "))
+        assert.include(run.output, "port 70000 is outside 1-65535")
+      }
+      const missing = yield* Processes.run(binary, ["-c", join(dir, "missing.toml")])
+      assert.strictEqual(missing.code, 1)
+      assert.include(missing.output, "file not found")
     }))
 
   it.live("check: a good config prints a summary and exits 0", () =>

@@ -1,0 +1,36 @@
+/**
+ * Running one role from a config file: what `backhaul -c file` and `backhaul server|client -c file` do.
+ * Kept apart from the argument parser so that the service path loads none of it (see `ServiceArgs.ts`).
+ */
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+import pkg from "../../package.json" with { type: "json" }
+import * as Load from "../config/Load.ts"
+import * as Tunnel from "../Tunnel.ts"
+import * as Logging from "./Logging.ts"
+
+/** A command failed in a way already explained to the user; the process exits with `code`. */
+export class CliExit extends Schema.TaggedError<CliExit>()("CliExit", { code: Schema.Number }) {}
+
+/** Prints an expected failure as one clear message and exits 1. */
+export const explain = <A, E extends { readonly message: string }>(effect: Effect.Effect<A, E>) =>
+  effect.pipe(
+    Effect.catchAll((e) => Effect.zipRight(Console.error(`backhaul: ${e.message}`), new CliExit({ code: 1 })))
+  )
+
+/** Loads the config and runs its role until interrupted (SIGINT/SIGTERM). */
+export const runRole = (path: string, role: "server" | "client" | undefined, format: Logging.LogFormat) =>
+  explain(Effect.gen(function*() {
+    const { config, warnings } = yield* Load.loadConfigFile(path, role)
+    const logger = Logging.layer(config.log_level, format)
+    const warn = Effect.forEach(warnings, (w) => Effect.logWarning(w), { discard: true })
+    const app = config.role === "server"
+      ? Layer.launch(Tunnel.serverLayer(config))
+      : Layer.launch(Tunnel.clientLayer(config))
+    yield* Effect.zipRight(
+      warn,
+      app.pipe(Effect.annotateLogs({ version: pkg.version }))
+    ).pipe(Effect.provide(logger))
+  }))
