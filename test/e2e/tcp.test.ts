@@ -4,12 +4,12 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
-import { createHash } from "node:crypto"
 import * as net from "node:net"
 import * as EchoServer from "../../src/net/EchoServer.ts"
 import * as P from "../../src/protocol/Protocol.ts"
 import { freePort } from "../../src/net/FreePort.ts"
 import { clientConfig, echoSetup, eventually, mapping, serverConfig, startClient, startServer } from "../helpers/Harness.ts"
+import * as Backpressure from "../helpers/Backpressure.ts"
 import { connectAndWaitEnd, halfCloseTarget, pattern, roundTrip, sha256, transfer } from "../helpers/Sockets.ts"
 
 const MiB = 1024 * 1024
@@ -182,69 +182,15 @@ describe("tcp transport, end to end", () => {
 describe("tcp transport, backpressure", () => {
   it.scopedLive("a target that stops reading stalls the sender instead of filling memory; nothing is lost", () =>
     Effect.gen(function*() {
-      // a target that does not read until told to, then hashes everything
-      const target = yield* Effect.acquireRelease(
-        Effect.async<{ server: net.Server; sockets: Array<net.Socket> }>((resume) => {
-          const sockets: Array<net.Socket> = []
-          const server = net.createServer((s) => {
-            s.pause()
-            sockets.push(s)
-          })
-          server.listen(0, "127.0.0.1", () => resume(Effect.succeed({ server, sockets })))
-        }),
-        ({ server, sockets }) => Effect.sync(() => {
-          sockets.forEach((s) => s.destroy())
-          server.close()
-        })
-      )
-      const targetPort = (target.server.address() as net.AddressInfo).port
+      const target = yield* Backpressure.stalledTarget
       const tunnelPort = yield* freePort()
       const userPort = yield* freePort()
-      yield* startServer(serverConfig(tunnelPort, [mapping(userPort, targetPort)]))
+      yield* startServer(serverConfig(tunnelPort, [mapping(userPort, target.port)]))
       yield* startClient(clientConfig(tunnelPort))
-
-      const offered = 256 * MiB
-      const user = net.connect({ host: "127.0.0.1", port: userPort })
-      user.on("error", () => {})
-      const block = pattern(3, MiB)
-      let accepted = 0
-      // write until the tunnel pushes back for 1.5 s in a row (or everything is taken, which would be a bug)
-      yield* Effect.async<void>((resume) => {
-        let stall: ReturnType<typeof setTimeout> | undefined
-        const write = () => {
-          if (stall) clearTimeout(stall)
-          while (accepted < offered) {
-            accepted += block.length
-            if (!user.write(block)) {
-              stall = setTimeout(() => resume(Effect.void), 1_500)
-              user.once("drain", write)
-              return
-            }
-          }
-          resume(Effect.void)
-        }
-        user.once("connect", write)
-      })
-      user.removeAllListeners("drain")
+      const outcome = yield* Backpressure.stallThenDrain(userPort, target)
       // kernel socket buffers on three loopback hops hold some megabytes; a tunnel buffering in user space would take it all
-      assert.isBelow(accepted, 96 * MiB)
-      assert.isAtLeast(target.sockets.length, 1)
-      // now the target reads: every accepted byte arrives, in order
-      const hash = createHash("sha256")
-      const expected = createHash("sha256")
-      for (let i = 0; i < accepted / MiB; i++) expected.update(block)
-      const received = yield* Effect.async<number>((resume) => {
-        let n = 0
-        const s = target.sockets[0]!
-        s.on("data", (c: Buffer) => {
-          n += c.length
-          hash.update(c)
-        })
-        s.on("end", () => resume(Effect.succeed(n)))
-        s.resume()
-        user.end()
-      })
-      assert.strictEqual(received, accepted)
-      assert.strictEqual(hash.digest("hex"), expected.digest("hex"))
+      assert.isBelow(outcome.accepted, 96 * MiB)
+      assert.strictEqual(outcome.received, outcome.accepted)
+      assert.strictEqual(outcome.receivedHash, outcome.expectedHash)
     }), 60_000)
 })
