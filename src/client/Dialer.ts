@@ -44,7 +44,19 @@ export const resolveTarget = (
   serverTarget: string
 ): Either.Either<HostPort, string> => {
   const override = config.forwarder.get(port)
-  return override ? Either.right(override) : parseHostPort(serverTarget)
+  return override ? Either.right(override) : parseTarget(serverTarget)
+}
+
+// A server names the same few targets over and over: parse each once.
+const parsedTargets = new Map<string, Either.Either<HostPort, string>>()
+const parseTarget = (text: string): Either.Either<HostPort, string> => {
+  let parsed = parsedTargets.get(text)
+  if (parsed === undefined) {
+    parsed = parseHostPort(text)
+    if (parsedTargets.size >= 4096) parsedTargets.clear()
+    parsedTargets.set(text, parsed)
+  }
+  return parsed
 }
 
 type Failure = Tcp.SocketError | ProtocolError
@@ -100,7 +112,7 @@ const serve = (ctx: DialerContext, channel: Opened, done: Done<void, Failure>): 
       Stats.started(stats)
       current = Pipe.run(channel.conn, socket!, (moved) => {
         Stats.finished(stats, moved)
-        ctx.log(LogLevel.Debug, `closed ${formatHostPort(target.right)}: ${moved.aToB} bytes in, ${moved.bToA} out`)
+        ctx.log(LogLevel.Debug, () => `closed ${formatHostPort(target.right)}: ${moved.aToB} bytes in, ${moved.bToA} out`)
         done(undefined)
       })
     })

@@ -54,6 +54,7 @@ export const make = (options: HubOptions) => new Hub(options)
 
 export class Hub {
   private live: LiveSession | undefined
+  private liveId: Buffer | undefined
   private ready: Array<DataChannel> = []
   private replays = ReplayWindow.make()
   private readonly waiters = new Set<Waiter>()
@@ -86,6 +87,7 @@ export class Hub {
   install(session: LiveSession): void {
     const previous = this.live
     this.live = session
+    this.liveId = Buffer.from(session.id, "hex")
     this.replays = ReplayWindow.make()
     this.dropIdle()
     if (previous) previous.close("replaced by a newer client session")
@@ -97,12 +99,13 @@ export class Hub {
   uninstall(id: string): void {
     if (this.live?.id !== id) return
     this.live = undefined
+    this.liveId = undefined
     this.dropIdle()
   }
 
   /** Whether a data channel may join: its session is live and its counter is new. */
   admit(id: DataChannelId): "ok" | "unknown" | "replayed" {
-    if (!this.isLive(id.sessionId.toString("hex"))) return "unknown"
+    if (this.liveId === undefined || !this.liveId.equals(id.sessionId)) return "unknown"
     return this.replays.admit(id.counter) ? "ok" : "replayed"
   }
 

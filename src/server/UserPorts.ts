@@ -49,7 +49,7 @@ const serve = (ctx: UserPortsContext, port: UserPort, warn: (m: string) => void)
     Stats.started(stats)
     Pipe.run(socket, channel.conn, (moved) => {
       Stats.finished(stats, moved)
-      log(LogLevel.Debug, `port ${port.port}: closed, ${moved.aToB} bytes up, ${moved.bToA} down`)
+      log(LogLevel.Debug, () => `port ${port.port}: closed, ${moved.aToB} bytes up, ${moved.bToA} down`)
     })
   }
   const failed = (e: HubError) => {

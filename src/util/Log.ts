@@ -9,15 +9,17 @@ import * as FiberSet from "effect/FiberSet"
 import * as LogLevel from "effect/LogLevel"
 import type * as Scope from "effect/Scope"
 
-/** Logs one line at `level`. */
-export type Log = (level: LogLevel.LogLevel, message: string) => void
+/** Logs one line at `level`; a function message is only built when the level is enabled. */
+export type Log = (level: LogLevel.LogLevel, message: string | (() => string)) => void
 
 /** A `Log` bound to the current fiber's logger, level and annotations. */
 export const make: Effect.Effect<Log, never, Scope.Scope> = Effect.gen(function*() {
   const minimum = yield* FiberRef.get(FiberRef.currentMinimumLogLevel)
   const run = yield* FiberSet.makeRuntime<never, void, never>()
   return (level, message) => {
-    if (LogLevel.greaterThanEqual(level, minimum)) run(Effect.logWithLevel(level, message))
+    if (LogLevel.greaterThanEqual(level, minimum)) {
+      run(Effect.logWithLevel(level, typeof message === "string" ? message : message()))
+    }
   }
 })
 
