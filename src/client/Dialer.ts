@@ -18,7 +18,7 @@ import * as Tcp from "../net/Tcp.ts"
 import * as Handshake from "../protocol/Handshake.ts"
 import { ProtocolError } from "../protocol/Protocol.ts"
 import type { Channel, TransportShape } from "../transport/Transport.ts"
-import * as Pipe from "../tunnel/Pipe.ts"
+import * as FramedPipe from "../tunnel/FramedPipe.ts"
 import * as Schedules from "../tunnel/Schedules.ts"
 import * as Stats from "../tunnel/Stats.ts"
 
@@ -67,10 +67,12 @@ export interface Session {
   counter: number
 }
 
-/** A data channel of a session, open and announced, waiting for its Connect. */
+/** A data channel of a session, open and announced, waiting for its next Connect. */
 interface Opened {
   readonly conn: Channel
   readonly id: Handshake.DataChannelId
+  /** connections it has carried so far */
+  uses: number
 }
 
 /** Opens a data channel and announces it as the next channel of `session` (one message, no reply). */
@@ -78,25 +80,27 @@ const open = (ctx: DialerContext, session: Session, done: Done<Opened, Failure>)
   ctx.transport.open(ctx.config.remote_addr, (error, conn) => {
     if (error) return done(error)
     ctx.owned.add(conn!)
+    ctx.stats.channels++
     const id = { sessionId: session.id, counter: ++session.counter }
     Handshake.dataHello(conn!, ctx.config.token, ctx.config.transport, id)
-    done(undefined, { conn: conn!, id })
+    done(undefined, { conn: conn!, id, uses: 0 })
   })
 
-/** Waits for the server's Connect on an open channel, dials the target and pipes until both sides close. */
-const serve = (ctx: DialerContext, channel: Opened, done: Done<void, Failure>): Cancel => {
+/**
+ * Waits for the server's next Connect on an open channel, dials the target and pipes until the connection
+ * is over; calls back with whether the channel can carry another one.
+ */
+const serveOne = (ctx: DialerContext, channel: Opened, done: Done<boolean, Failure>): Cancel => {
   const { config, stats } = ctx
   let current = Handshake.readFrameCb(channel.conn, (error, frame) => {
     if (error) return done(error)
     if (frame!._tag !== "Connect") {
       return done(new ProtocolError({ reason: "Malformed", detail: `expected Connect, got ${frame!._tag}` }))
     }
-    if (!Handshake.connectIsGenuine(config.token, channel.id, frame!)) {
+    if (!Handshake.connectIsGenuine(config.token, channel.id, channel.uses + 1, frame!)) {
       return done(new ProtocolError({ reason: "AuthFailed", detail: "a Connect not proven with the token: not our server" }))
     }
-    // this channel leaves the pool: open its replacement, as the server expects
-    const session = ctx.session()
-    if (session !== undefined && session.id.equals(channel.id.sessionId)) start(ctx)
+    channel.uses++
     const { port, target: asked } = frame!
     const target = resolveTarget(config, port, asked)
     if (Either.isLeft(target)) {
@@ -110,10 +114,11 @@ const serve = (ctx: DialerContext, channel: Opened, done: Done<void, Failure>): 
       }
       ctx.owned.add(socket!)
       Stats.started(stats)
-      current = Pipe.run(channel.conn, socket!, (moved) => {
-        Stats.finished(stats, moved)
-        ctx.log(LogLevel.Debug, () => `closed ${formatHostPort(target.right)}: ${moved.aToB} bytes in, ${moved.bToA} out`)
-        done(undefined)
+      current = FramedPipe.run(socket!, channel.conn, (outcome) => {
+        Stats.finished(stats, { aToB: outcome.received, bToA: outcome.sent })
+        ctx.log(LogLevel.Debug, () =>
+          `closed ${formatHostPort(target.right)}: ${outcome.received} bytes in, ${outcome.sent} out`)
+        done(undefined, outcome.reusable)
       })
     })
   })
@@ -131,12 +136,15 @@ const report = (ctx: DialerContext, e: Failure): void => {
   }
 }
 
-/** Serves an open channel to its end, closing it whatever happens. */
+/** Serves an open channel, one connection after another, to its end; closes it whatever happens. */
 const serveToEnd = (ctx: DialerContext, channel: Opened): void => {
-  serve(ctx, channel, (error) => {
-    channel.conn.destroy()
-    if (error) report(ctx, error)
-  })
+  const next = () =>
+    serveOne(ctx, channel, (error, reusable) => {
+      if (reusable === true) return next()
+      channel.conn.destroy()
+      if (error) report(ctx, error)
+    })
+  next()
 }
 
 /**

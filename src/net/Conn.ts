@@ -10,8 +10,18 @@
 import { ProtocolError } from "../protocol/Protocol.ts"
 import type { Cancel, Done } from "./Callback.ts"
 
+/** Where `forward` delivers bytes: a connection, or anything that writes with backpressure. */
+export interface Sink {
+  /** takes bytes; false asks the source to pause until `whenDrained` */
+  write(chunk: Uint8Array): boolean
+  /** the source's input ended cleanly */
+  end(): void
+  /** asks `source` to resume reading once the sink can take more (undefined: forget any such request) */
+  whenDrained(source: Conn | undefined): void
+}
+
 /** A byte connection with half-close. */
-export interface Conn {
+export interface Conn extends Sink {
   /** the peer, as `host:port` */
   readonly remote: string
   /** bytes received so far */
@@ -31,13 +41,16 @@ export interface Conn {
   /** reads exactly `n` bytes: `Closed` if the peer ends first, `Truncated` if it ends part way */
   read(n: number, done: Done<Buffer, ProtocolError>): Cancel
   /** from now on every byte read goes to `to` (with backpressure), and the end of input ends `to` */
-  forward(to: Conn): void
+  forward(to: Sink): void
+  /**
+   * Stops forwarding (called by the sink, even from inside its `write`): reading goes back to buffering,
+   * with `unread` (bytes the sink took but does not want) first in line for the next read.
+   */
+  unforward(unread?: Buffer): void
   /** calls `f` once, when the connection has closed (at once if it already has) */
   onClose(f: (conn: Conn) => void): void
   /** removes an `onClose` callback */
   offClose(f: (conn: Conn) => void): void
-  /** asks `source` to resume reading once this connection's queued bytes are out */
-  whenDrained(source: Conn): void
   /** stops and restarts reading (backpressure) */
   pause(): void
   resume(): void
@@ -68,7 +81,7 @@ export abstract class ConnBase implements Conn {
   private buffered: Array<Buffer> = NONE
   private bufferedBytes = 0
   private pending: PendingRead | undefined
-  private sink: Conn | undefined
+  private sink: Sink | undefined
   private drainSource: Conn | undefined
   private closeCallbacks: Array<(conn: Conn) => void> | undefined
   private paused = false
@@ -146,7 +159,7 @@ export abstract class ConnBase implements Conn {
     this.resumeReading()
   }
 
-  whenDrained(source: Conn): void {
+  whenDrained(source: Conn | undefined): void {
     this.drainSource = source
   }
 
@@ -213,13 +226,32 @@ export abstract class ConnBase implements Conn {
     return out
   }
 
-  forward(to: Conn): void {
+  unforward(unread?: Buffer): void {
+    this.sink = undefined
+    if (unread !== undefined && unread.length > 0) {
+      this.buffered = this.buffered === NONE ? [unread] : [unread, ...this.buffered]
+      this.bufferedBytes += unread.length
+    }
+  }
+
+  forward(to: Sink): void {
     this.sink = to
     const early = this.buffered
     this.buffered = NONE
     this.bufferedBytes = 0
     let blocked = false
-    for (const chunk of early) blocked = !to.write(chunk) || blocked
+    for (let i = 0; i < early.length; i++) {
+      blocked = !to.write(early[i]!) || blocked
+      if (this.sink !== to) {
+        // the sink stopped forwarding part way: what it did not take stays buffered, in order
+        const rest = early.slice(i + 1)
+        if (rest.length > 0) {
+          this.buffered = this.buffered === NONE ? rest : [...this.buffered, ...rest]
+          for (const c of rest) this.bufferedBytes += c.length
+        }
+        return
+      }
+    }
     if (this.readEnded) to.end()
     if (blocked) {
       this.pause()

@@ -62,11 +62,18 @@ export const dataMac = (
 /** What the server proves in a data channel's Connect: the token, for this channel and this target. */
 export const connectMac = (
   token: Redacted.Redacted<string>,
-  args: { readonly sessionId: Buffer; readonly counter: number; readonly port: number; readonly target: string }
+  args: {
+    readonly sessionId: Buffer
+    readonly counter: number
+    readonly use: number
+    readonly port: number
+    readonly target: string
+  }
 ): Buffer => {
-  const port = Buffer.alloc(2)
-  port.writeUInt16BE(args.port, 0)
-  return mac(token, ["backhaul/2/connect/", args.sessionId, counterBytes(args.counter), port, args.target])
+  const fixed = Buffer.alloc(6)
+  fixed.writeUInt16BE(args.port, 0)
+  fixed.writeUInt32BE(args.use, 2)
+  return mac(token, ["backhaul/2/connect/", args.sessionId, counterBytes(args.counter), fixed, args.target])
 }
 
 /** Constant-time comparison of two MACs. */

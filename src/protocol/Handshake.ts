@@ -178,20 +178,27 @@ const serverData = (conn: Conn, params: ServerParams, done: Done<Admitted, P.Pro
 export const dataHello = (conn: Conn, token: Redacted.Redacted<string>, transport: TransportName, id: DataChannelId) =>
   write(conn, P.encodeDataHello(transport, { ...id, mac: Auth.dataMac(token, { transport, ...id }) }))
 
-/** The Connect the server sends on a data channel, proven with the token. */
+/** The Connect for use `use` of data channel `id`, proven with the token. */
 export const connectFrame = (
   token: Redacted.Redacted<string>,
   id: DataChannelId,
+  use: number,
   port: number,
   target: string
-): P.Frame => ({ _tag: "Connect", port, target, mac: Auth.connectMac(token, { ...id, port, target }) })
+): P.Frame => ({ _tag: "Connect", port, target, use, mac: Auth.connectMac(token, { ...id, use, port, target }) })
 
-/** Whether a Connect received on data channel `id` came from a server holding the token. */
+/**
+ * Whether a Connect received on data channel `id` came from a server holding the token, for the use the
+ * client expects next (an old Connect replayed on the channel does not verify).
+ */
 export const connectIsGenuine = (
   token: Redacted.Redacted<string>,
   id: DataChannelId,
-  frame: { readonly port: number; readonly target: string; readonly mac: Buffer }
-): boolean => Auth.macEquals(Auth.connectMac(token, { ...id, port: frame.port, target: frame.target }), frame.mac)
+  use: number,
+  frame: { readonly port: number; readonly target: string; readonly use: number; readonly mac: Buffer }
+): boolean =>
+  frame.use === use &&
+  Auth.macEquals(Auth.connectMac(token, { ...id, use, port: frame.port, target: frame.target }), frame.mac)
 
 /** Reads one frame (header, then payload) and calls back. */
 export const readFrameCb = (conn: Conn, done: Done<P.Frame, P.ProtocolError>): Cancel => {

@@ -7,7 +7,7 @@
  *   server → client  ServerHello   magic(4) version(1) status(1) transport(1) 0(1) serverNonce(32)   = 40 B
  *   client → server  ClientProof   hmac(32) sessionId(16)                                            = 48 B
  *   server → client  ServerVerdict status(1) hmac(32) sessionId(16)                                  = 49 B
- * A data channel starts with one message, and the server's first frame on it (Connect) proves the server:
+ * A data channel starts with one message, and every Connect the server sends on it proves the server:
  *   client → server  DataHello     magic(4) version(1) kind(1) transport(1) 0(1) sessionId(16)
  *                                  counter(8) hmac(32)                                               = 64 B
  * After that, frames: type(1) length(4, big-endian) payload(length ≤ MAX_FRAME).
@@ -261,9 +261,37 @@ export type Frame =
   | { readonly _tag: "OpenData"; readonly count: number }
   | { readonly _tag: "Ping"; readonly sentAt: number }
   | { readonly _tag: "Goodbye"; readonly reason: string }
-  | { readonly _tag: "Connect"; readonly port: number; readonly target: string; readonly mac: Buffer }
+  | {
+    readonly _tag: "Connect"
+    readonly port: number
+    readonly target: string
+    /** which use of its data channel this is: 1, 2, … (a channel carries one connection after another) */
+    readonly use: number
+    readonly mac: Buffer
+  }
 
 const frameTypes = { Welcome: 1, OpenData: 2, Ping: 3, Goodbye: 4, Connect: 5 } as const
+
+/**
+ * The frames of a connection on a data channel, after its Connect: `Data` carries bytes (header, then a
+ * streamed payload, never held whole), `End` says that direction is done. When both sides have sent `End`
+ * the channel is free for the next Connect. Anything abnormal closes the channel instead.
+ */
+export const DATA_FRAME = 6
+export const END_FRAME = 7
+/** Largest Data payload a receiver accepts. */
+export const MAX_DATA_FRAME = 16 * 1024 * 1024
+
+/** The header of a Data frame of `length` bytes. */
+export const dataHeader = (length: number): Buffer => {
+  const buf = Buffer.allocUnsafe(FRAME_HEADER_BYTES)
+  buf[0] = DATA_FRAME
+  buf.writeUInt32BE(length, 1)
+  return buf
+}
+
+/** The End frame. */
+export const endFrame: Buffer = Buffer.from([END_FRAME, 0, 0, 0, 0])
 
 const frame = (type: number, payload: Buffer): Buffer => {
   const buf = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payload.length)
@@ -272,6 +300,9 @@ const frame = (type: number, payload: Buffer): Buffer => {
   payload.copy(buf, FRAME_HEADER_BYTES)
   return buf
 }
+
+/** port, use and MAC, before a Connect's target */
+const CONNECT_FIXED_BYTES = 2 + 4 + HMAC_BYTES
 
 /** Encodes a frame, header included. */
 export const encodeFrame = (f: Frame): Buffer => {
@@ -296,10 +327,11 @@ export const encodeFrame = (f: Frame): Buffer => {
       return frame(frameTypes.Goodbye, Buffer.from(f.reason.slice(0, 1024), "utf8"))
     case "Connect": {
       const target = Buffer.from(f.target, "utf8")
-      const p = Buffer.alloc(2 + HMAC_BYTES + target.length)
+      const p = Buffer.alloc(CONNECT_FIXED_BYTES + target.length)
       p.writeUInt16BE(f.port, 0)
-      f.mac.copy(p, 2)
-      target.copy(p, 2 + HMAC_BYTES)
+      p.writeUInt32BE(f.use, 2)
+      f.mac.copy(p, 6)
+      target.copy(p, CONNECT_FIXED_BYTES)
       return frame(frameTypes.Connect, p)
     }
   }
@@ -328,15 +360,16 @@ export const decodeFramePayload = (type: number, p: Buffer): Either.Either<Frame
     case frameTypes.Goodbye:
       return Either.right({ _tag: "Goodbye", reason: p.toString("utf8") })
     case frameTypes.Connect: {
-      const short = need(2 + HMAC_BYTES + 1)
+      const short = need(CONNECT_FIXED_BYTES + 1)
       if (short) return short
       const port = p.readUInt16BE(0)
       if (port === 0) return fail("Malformed", "connect frame for port 0")
       return Either.right({
         _tag: "Connect",
         port,
-        mac: Buffer.from(p.subarray(2, 2 + HMAC_BYTES)),
-        target: p.subarray(2 + HMAC_BYTES).toString("utf8")
+        use: p.readUInt32BE(2),
+        mac: p.subarray(6, 6 + HMAC_BYTES),
+        target: p.subarray(CONNECT_FIXED_BYTES).toString("utf8")
       })
     }
     default:

@@ -3,10 +3,13 @@
  *
  * It owns three things: which session is live (one at a time; a newer authenticated client replaces an
  * older one), the idle data channels that session keeps ready, and the user connections waiting for one.
- * Demand is driven from here: the server asks the client (`OpenData`) for enough channels to cover the
- * pool size plus everyone waiting, minus what is ready or already on its way. A channel handed to a user
- * counts as on its way: the client opens its replacement when that channel's Connect reaches it, so a
- * steady stream of connections needs no OpenData at all.
+ * A data channel carries one user connection after another: when a connection ends cleanly, its channel
+ * comes back (`release`). Demand is driven from here: whenever the channels ready or asked for fall below
+ * half the pool size plus the users waiting, the server asks the client (`OpenData`) for enough to make
+ * the full pool size plus the waiting users again. So a steady stream of short connections settles on
+ * about as many channels as are in use at once plus the pool, and asks for nothing more; long-lived
+ * connections keep their channels and the pool is refilled beside them. Channels coming back to a pool
+ * that already holds twice its size are closed.
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
@@ -39,10 +42,12 @@ export interface HubOptions {
   readonly waitMillis: number
 }
 
-/** An admitted, idle data channel and what identifies it (its Connect is proven over that). */
+/** An admitted data channel and what identifies it (its Connects are proven over that). */
 export interface DataChannel {
   readonly conn: Channel
   readonly id: DataChannelId
+  /** connections it has carried so far (the next Connect is use `uses + 1`) */
+  uses: number
 }
 
 type Waiter = (channel: DataChannel) => void
@@ -114,17 +119,35 @@ export class Hub {
     if (!this.isLive(id)) return false
     this.requested = Math.max(0, this.requested - 1)
     this.lastArrival = Date.now()
+    this.store(channel)
+    this.demand()
+    return true
+  }
+
+  /**
+   * A user connection on `channel` is over: a channel that ended cleanly and still belongs to the live
+   * session is ready again (unless the pool is full twice over); any other is closed.
+   */
+  release(channel: DataChannel, reusable: boolean): void {
+    if (reusable && this.liveId?.equals(channel.id.sessionId) && !channel.conn.closed &&
+        (this.waiters.size > 0 || this.ready.length < 2 * this.options.poolSize)) {
+      this.store(channel)
+    } else {
+      channel.conn.destroy()
+    }
+    this.demand()
+  }
+
+  /** Gives `channel` to the first waiting user, or keeps it ready. */
+  private store(channel: DataChannel): void {
     const waiter = this.waiters.values().next()
     if (!waiter.done) {
       this.waiters.delete(waiter.value)
-      this.handOut()
       waiter.value(channel)
     } else {
       this.ready.push(channel)
       channel.conn.onClose(this.forgetIdle)
     }
-    this.demand()
-    return true
   }
 
   /**
@@ -164,16 +187,8 @@ export class Hub {
   /** An idle data channel if one is ready now (the common case: no fiber, no timer). */
   tryTake(): DataChannel | undefined {
     const idle = this.popIdle()
-    if (idle) {
-      this.handOut()
-      this.demand()
-    }
+    if (idle) this.demand()
     return idle
-  }
-
-  /** A channel goes to a user: the client opens its replacement when the Connect reaches it. */
-  private handOut(): void {
-    this.requested++
   }
 
   /**
@@ -210,7 +225,10 @@ export class Hub {
 
   private demand(): void {
     if (!this.live) return
-    const want = this.options.poolSize + this.waiters.size - this.ready.length - this.requested
+    const have = this.ready.length + this.requested
+    const waiting = this.waiters.size
+    if (have >= Math.ceil(this.options.poolSize / 2) + waiting) return
+    const want = this.options.poolSize + waiting - have
     if (want > 0) {
       this.requested += want
       this.live.send({ _tag: "OpenData", count: want })

@@ -113,7 +113,9 @@ export const make = (
             ControlSession.run(channel, id, hub, sessionOptions),
             Effect.sync(() => channel.destroy())
           ))
-        } else if (!hub.offer(id, { conn: channel, id: ok })) {
+        } else if (hub.offer(id, { conn: channel, id: ok, uses: 0 })) {
+          stats.channels++
+        } else {
           channel.destroy()
         }
       })

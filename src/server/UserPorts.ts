@@ -14,7 +14,7 @@ import { expandMapping } from "../config/PortMapping.ts"
 import * as Handshake from "../protocol/Handshake.ts"
 import type { Conn } from "../net/Conn.ts"
 import * as Tcp from "../net/Tcp.ts"
-import * as Pipe from "../tunnel/Pipe.ts"
+import * as FramedPipe from "../tunnel/FramedPipe.ts"
 import * as Stats from "../tunnel/Stats.ts"
 import * as Attempt from "../util/Attempt.ts"
 import * as Log from "../util/Log.ts"
@@ -45,11 +45,13 @@ const serve = (ctx: UserPortsContext, port: UserPort, warn: (m: string) => void)
   const { hub, stats, log } = ctx
   const target = formatHostPort({ host: port.targetHost, port: port.targetPort })
   const through = (socket: Conn, channel: DataChannel): void => {
-    Handshake.sendFrame(channel.conn, Handshake.connectFrame(ctx.token, channel.id, port.port, target))
+    channel.uses++
+    Handshake.sendFrame(channel.conn, Handshake.connectFrame(ctx.token, channel.id, channel.uses, port.port, target))
     Stats.started(stats)
-    Pipe.run(socket, channel.conn, (moved) => {
-      Stats.finished(stats, moved)
-      log(LogLevel.Debug, () => `port ${port.port}: closed, ${moved.aToB} bytes up, ${moved.bToA} down`)
+    FramedPipe.run(socket, channel.conn, (outcome) => {
+      Stats.finished(stats, { aToB: outcome.sent, bToA: outcome.received })
+      hub.release(channel, outcome.reusable)
+      log(LogLevel.Debug, () => `port ${port.port}: closed, ${outcome.sent} bytes up, ${outcome.received} down`)
     })
   }
   const failed = (e: HubError) => {

@@ -18,6 +18,8 @@ export interface Stats {
   bytesDown: number
   /** control sessions established */
   sessions: number
+  /** data channels admitted (server) or opened (client); each carries one connection after another */
+  channels: number
   /** handshakes rejected (wrong token, foreign protocol, …) */
   rejected: number
 }
@@ -31,6 +33,7 @@ export const make = (): Stats => ({
   bytesUp: 0,
   bytesDown: 0,
   sessions: 0,
+  channels: 0,
   rejected: 0
 })
 

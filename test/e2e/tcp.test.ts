@@ -53,6 +53,41 @@ describe("tcp transport, end to end", () => {
       assert.strictEqual(server.value.stats.active, 0)
     }))
 
+  it.scopedLive("data channels carry one connection after another; a broken connection's channel is not reused", () =>
+    Effect.gen(function*() {
+      const echo = yield* EchoServer.make()
+      const halfClose = yield* halfCloseTarget
+      const dead = yield* freePort()
+      const tunnelPort = yield* freePort()
+      const [echoPort, halfPort, deadPort] = [yield* freePort(), yield* freePort(), yield* freePort()]
+      const server = yield* startServer(serverConfig(tunnelPort, [
+        mapping(echoPort, echo.port),
+        mapping(halfPort, halfClose),
+        mapping(deadPort, dead)
+      ], { connection_pool: 2 }))
+      const client = yield* startClient(clientConfig(tunnelPort))
+      // 30 connections one after another, alternating targets and sizes (some bigger than a frame chunk)
+      for (let i = 0; i < 30; i++) {
+        const payload = pattern(i + 11, i % 3 === 0 ? 300_000 : 100 + i)
+        if (i % 2 === 0) {
+          assert.strictEqual(sha256(yield* roundTrip(echoPort, payload)), sha256(payload), `echo ${i}`)
+        } else {
+          const reply = (yield* roundTrip(halfPort, payload)).toString()
+          assert.strictEqual(reply, `got ${payload.length} bytes sha256=${sha256(payload)}`, `half-close ${i}`)
+        }
+      }
+      // a handful of channels served all 30
+      assert.isAtMost(server.value.stats.channels, 6)
+      assert.strictEqual(server.value.stats.opened, 30)
+      // a target that refuses: that connection fails, its channel is closed, the next ones still work
+      const before = server.value.stats.channels
+      const bad = yield* roundTrip(deadPort, Buffer.from("nobody home")).pipe(Effect.either)
+      assert.isTrue(bad._tag === "Left" || bad.right.length === 0)
+      assert.strictEqual((yield* roundTrip(echoPort, Buffer.from("after"))).toString(), "after")
+      assert.isTrue(yield* eventually(() => server.value.stats.channels > before || client.value.stats.failed === 1))
+      assert.strictEqual(client.value.stats.failed, 1)
+    }))
+
   it.scopedLive("half-close: the user ends its writes and still receives the reply", () =>
     Effect.gen(function*() {
       const target = yield* halfCloseTarget

@@ -103,16 +103,19 @@ describe("handshake over loopback", () => {
       assert.deepStrictEqual(results, ["ok", "AuthFailed"])
     }))
 
-  it.scopedLive("a Connect is genuine only with the token, for its own channel", () =>
+  it.scopedLive("a Connect is genuine only with the token, for its own channel and its own use", () =>
     Effect.sync(() => {
       const token = Redacted.make("k")
       const id = { sessionId: live, counter: 3 }
-      const frame = Handshake.connectFrame(token, id, 80, "127.0.0.1:8080")
+      const frame = Handshake.connectFrame(token, id, 2, 80, "127.0.0.1:8080")
       if (frame._tag !== "Connect") throw new Error("not a Connect")
-      assert.isTrue(Handshake.connectIsGenuine(token, id, frame))
-      assert.isFalse(Handshake.connectIsGenuine(Redacted.make("x"), id, frame))
-      assert.isFalse(Handshake.connectIsGenuine(token, { ...id, counter: 4 }, frame))
-      assert.isFalse(Handshake.connectIsGenuine(token, id, { ...frame, target: "10.0.0.1:22" }))
+      assert.isTrue(Handshake.connectIsGenuine(token, id, 2, frame))
+      assert.isFalse(Handshake.connectIsGenuine(Redacted.make("x"), id, 2, frame))
+      assert.isFalse(Handshake.connectIsGenuine(token, { ...id, counter: 4 }, 2, frame))
+      assert.isFalse(Handshake.connectIsGenuine(token, id, 2, { ...frame, target: "10.0.0.1:22" }))
+      // an earlier Connect replayed on the channel is not the one expected next
+      assert.isFalse(Handshake.connectIsGenuine(token, id, 3, frame))
+      assert.isFalse(Handshake.connectIsGenuine(token, id, 3, { ...frame, use: 3 }))
     }))
 
   it.scopedLive("a transport mismatch is named on both sides instead of hanging", () =>

@@ -23,6 +23,7 @@ const frameArb: FastCheck.Arbitrary<P.Frame> = FastCheck.oneof(
     _tag: FastCheck.constant("Connect" as const),
     port: FastCheck.integer({ min: 1, max: 65535 }),
     target: FastCheck.string({ minLength: 1, maxLength: 300 }),
+    use: FastCheck.integer({ min: 0, max: 0xffffffff }),
     mac: FastCheck.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b))
   })
 )
@@ -57,7 +58,7 @@ describe("frames", () => {
   })
 
   it("a Connect for port 0 is Malformed", () => {
-    const bytes = P.encodeFrame({ _tag: "Connect", port: 1, target: "x:1", mac: Buffer.alloc(32) })
+    const bytes = P.encodeFrame({ _tag: "Connect", port: 1, target: "x:1", use: 1, mac: Buffer.alloc(32) })
     bytes.writeUInt16BE(0, 5)
     assert.strictEqual(reasonOf(P.decodeFrame(bytes)), "Malformed")
   })

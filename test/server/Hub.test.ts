@@ -10,7 +10,7 @@ import * as Hub from "../../src/server/Hub.ts"
 import type { Frame } from "../../src/protocol/Protocol.ts"
 
 let counter = 0
-const channel = () => ({ conn: MemoryConn.pair("test")[0], id: { sessionId: Buffer.alloc(16), counter: ++counter } })
+const channel = () => ({ conn: MemoryConn.pair("test")[0], id: { sessionId: Buffer.alloc(16), counter: ++counter }, uses: 0 })
 
 const session = (id: string) => {
   const sent: Array<Frame> = []
@@ -22,24 +22,48 @@ const asked = (sent: ReadonlyArray<Frame>) =>
   sent.reduce((n, f) => n + (f._tag === "OpenData" ? f.count : 0), 0)
 
 describe("Hub", () => {
-  it("asks for the pool on install; a channel taken is replaced by the client unasked", () =>
+  it("asks for the pool on install, and for more only when under half of it is ready or coming", () =>
     Effect.runPromise(Effect.gen(function*() {
-      const hub = Hub.make({ poolSize: 3, channelSize: 10, waitMillis: 1000 })
-      const s = session("a")
+      const hub = Hub.make({ poolSize: 4, channelSize: 10, waitMillis: 1000 })
+      const id = Buffer.alloc(16).toString("hex") // the session of every test channel
+      const s = session(id)
       hub.install(s.live)
-      assert.strictEqual(asked(s.sent), 3)
-      for (let i = 0; i < 3; i++) assert.isTrue(hub.offer("a", channel()))
-      assert.strictEqual(hub.readyCount, 3)
-      yield* hub.take()
-      assert.strictEqual(asked(s.sent), 3)
-      // the replacement arrives without an OpenData; the pool is whole again
-      assert.isTrue(hub.offer("a", channel()))
-      assert.strictEqual(hub.readyCount, 3)
-      assert.strictEqual(asked(s.sent), 3)
-      // if it never arrives, heal asks for it
-      yield* hub.take()
-      hub.heal(-1)
       assert.strictEqual(asked(s.sent), 4)
+      for (let i = 0; i < 4; i++) assert.isTrue(hub.offer(id, channel()))
+      assert.strictEqual(hub.readyCount, 4)
+      const first = yield* hub.take()
+      yield* hub.take()
+      assert.strictEqual(asked(s.sent), 4) // 2 of 4 ready: enough
+      yield* hub.take()
+      assert.strictEqual(asked(s.sent), 7) // 1 ready: back up to 4
+      // a connection that ended cleanly gives its channel back; one that did not closes it
+      hub.release(first, true)
+      assert.strictEqual(hub.readyCount, 2)
+      const broken = yield* hub.take()
+      hub.release(broken, false)
+      assert.isTrue(broken.conn.closed)
+      // channels asked for that never arrive are asked for again on heal
+      hub.heal(-1)
+      assert.isAbove(asked(s.sent), 7)
+    })))
+
+  it("a released channel goes to a waiting user first; a pool full twice over closes it", () =>
+    Effect.runPromise(Effect.gen(function*() {
+      const hub = Hub.make({ poolSize: 1, channelSize: 10, waitMillis: 5000 })
+      hub.install(session(Buffer.alloc(16).toString("hex")).live)
+      hub.offer(Buffer.alloc(16).toString("hex"), channel())
+      const busy = yield* hub.take()
+      const waiting = yield* Effect.fork(hub.take())
+      yield* Effect.yieldNow()
+      hub.release(busy, true)
+      assert.strictEqual(yield* Fiber.join(waiting), busy)
+      // ready already holds 2 × poolSize: the next one back is closed
+      const id = Buffer.alloc(16).toString("hex")
+      hub.offer(id, channel())
+      hub.offer(id, channel())
+      hub.release(busy, true)
+      assert.isTrue(busy.conn.closed)
+      assert.strictEqual(hub.readyCount, 2)
     })))
 
   it("admits each data-channel counter of the live session once", () => {
