@@ -11,6 +11,9 @@ import { type Backend, type Conn, ConnBase, type SocketOptions } from "./Conn.ts
 
 const ignore = () => {}
 
+/** One scratch buffer per process for `writePair` (JavaScript runs on one thread). */
+const scratch = Buffer.allocUnsafe(64 * 1024)
+
 /** The parts of a Bun TCP socket this backend uses. */
 export interface BunSocket {
   data: BunConn | Dialing | undefined
@@ -109,6 +112,22 @@ export class BunConn extends ConnBase {
     this.queue = undefined
     this.finishWrites()
     this.drained()
+  }
+
+  /** Small pairs are joined in one scratch buffer: Bun copies what it writes, so the buffer is free again. */
+  writePair(head: Uint8Array, body: Uint8Array): boolean {
+    const size = head.length + body.length
+    if (size > scratch.length || this.queue !== undefined || this.closed || this.ending || this.closing) {
+      return super.writePair(head, body)
+    }
+    scratch.set(head, 0)
+    scratch.set(body, head.length)
+    const n = this.socket.write(scratch.subarray(0, size))
+    if (n >= 0 && n < size) {
+      this.queue = [Buffer.from(scratch.subarray(n, size))]
+      return false
+    }
+    return true
   }
 
   write(chunk: Uint8Array): boolean {

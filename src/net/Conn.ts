@@ -32,6 +32,11 @@ export interface Conn extends Sink {
   readonly readEnded: boolean
   /** queues bytes; false asks the writer to wait for `whenDrained` */
   write(chunk: Uint8Array): boolean
+  /**
+   * Writes `head` then `body` as one (a frame header and its payload); the bytes may be copied, so both
+   * buffers are the caller's again on return. False asks the writer to wait for `whenDrained`.
+   */
+  writePair(head: Uint8Array, body: Uint8Array): boolean
   /** half-close: no more writes; the peer sees the end once queued bytes are out */
   end(): void
   /** closes once queued bytes are out (a refusal the peer should read) */
@@ -95,6 +100,13 @@ export abstract class ConnBase implements Conn {
   protected abstract describeRemote(): string
   abstract setKeepAlive(seconds: number): void
   abstract write(chunk: Uint8Array): boolean
+
+  writePair(head: Uint8Array, body: Uint8Array): boolean {
+    const both = Buffer.allocUnsafe(head.length + body.length)
+    both.set(head, 0)
+    both.set(body, head.length)
+    return this.write(both)
+  }
   abstract end(): void
   abstract close(): void
   abstract destroy(): void

@@ -33,6 +33,16 @@ export class NodeConn extends ConnBase {
     return this.socket.write(chunk)
   }
 
+  /** Node keeps a reference to what it has not sent yet: corked writes go out together, uncopied. */
+  writePair(head: Uint8Array, body: Uint8Array): boolean {
+    if (this.socket.destroyed || !this.socket.writable) return true
+    this.socket.cork()
+    this.socket.write(head)
+    const ok = this.socket.write(body)
+    this.socket.uncork()
+    return ok
+  }
+
   end(): void {
     if (!this.socket.destroyed && this.socket.writable) this.socket.end()
   }

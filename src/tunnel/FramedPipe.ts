@@ -21,7 +21,7 @@ export interface Outcome {
   readonly received: number
 }
 
-/** Chunks up to this size are copied behind their frame header (one write); bigger ones go as two. */
+/** Chunks below this size go out with their frame header in one write; bigger ones go as two. */
 const COPY_BELOW = 16 * 1024
 
 /**
@@ -59,13 +59,7 @@ export const run = (local: Conn, channel: Conn, done: (outcome: Outcome) => void
     write: (chunk) => {
       if (finished) return true
       sent += chunk.length
-      if (chunk.length < COPY_BELOW) {
-        const frame = Buffer.allocUnsafe(P.FRAME_HEADER_BYTES + chunk.length)
-        frame[0] = P.DATA_FRAME
-        frame.writeUInt32BE(chunk.length, 1)
-        frame.set(chunk, P.FRAME_HEADER_BYTES)
-        return channel.write(frame)
-      }
+      if (chunk.length < COPY_BELOW) return channel.writePair(P.dataHeader(chunk.length), chunk)
       const headerTaken = channel.write(P.dataHeader(chunk.length))
       return channel.write(chunk) && headerTaken
     },
