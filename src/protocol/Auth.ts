@@ -22,11 +22,19 @@ export const newSessionId = (): Buffer => randomBytes(SESSION_ID_BYTES)
 /** The all-zero session id a control channel sends before it has a session. */
 export const NO_SESSION = Buffer.alloc(SESSION_ID_BYTES)
 
-const mac = (token: Redacted.Redacted<string>, parts: ReadonlyArray<Buffer | string>): Buffer => {
+/** HMAC-SHA256 of `input`: Bun's native hasher where there is one (several times cheaper), else node:crypto. */
+const hmacSha256: (key: string, input: Buffer) => Buffer = (() => {
+  const Hasher = (globalThis as { Bun?: { CryptoHasher?: BunHasher } }).Bun?.CryptoHasher
+  return Hasher
+    ? (key, input) => new Hasher("sha256", key).update(input).digest()
+    : (key, input) => createHmac("sha256", key).update(input).digest()
+})()
+
+type BunHasher = new(algorithm: string, key: string) => { update(data: Buffer): { digest(): Buffer } }
+
+const mac = (token: Redacted.Redacted<string>, parts: ReadonlyArray<Buffer | string>): Buffer =>
   // one update of the joined input: each update is a call into native code
-  const input = Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p, "utf8") : p)))
-  return createHmac("sha256", Redacted.value(token)).update(input).digest()
-}
+  hmacSha256(Redacted.value(token), Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p, "utf8") : p))))
 
 /** What the client proves: it knows the token, for this channel kind, transport and both nonces. */
 export const clientMac = (

@@ -11,6 +11,7 @@ import { join } from "node:path"
 import * as EchoServer from "../../src/net/EchoServer.ts"
 import { freePort } from "../../src/net/FreePort.ts"
 import * as Backpressure from "../helpers/Backpressure.ts"
+import { clientConfig, startClient } from "../helpers/Harness.ts"
 import * as Processes from "../helpers/Processes.ts"
 import { halfCloseTarget, pattern, roundTrip, sha256, transfer } from "../helpers/Sockets.ts"
 
@@ -111,6 +112,23 @@ describe("compiled binary on Bun's native sockets", () => {
       assert.strictEqual((yield* roundTrip(echoPort!, Buffer.from("still here"))).toString(), "still here")
       assert.notInclude(client.output(), "unexpected")
     }), 90_000)
+
+  it.scopedLive("the binary's server (Bun sockets and hasher) and an in-process client (node:net, node:crypto) agree", () =>
+    Effect.gen(function*() {
+      const echo = yield* EchoServer.make()
+      const tunnelPort = yield* freePort()
+      const userPort = yield* freePort()
+      const dir = Processes.tempFiles({
+        "server.toml": `[server]\nbind_addr = "127.0.0.1:${tunnelPort}"\ntoken = "test-secret"\nports = ["127.0.0.1:${userPort}=127.0.0.1:${echo.port}"]\n`
+      })
+      const server = yield* Processes.start(binary, ["-c", join(dir, "server.toml")])
+      yield* server.waitFor(/user ports: 1 of 1 listening/)
+      yield* startClient(clientConfig(tunnelPort))
+      for (let i = 0; i < 5; i++) {
+        const payload = pattern(40 + i, 70_000)
+        assert.strictEqual(sha256(yield* roundTrip(userPort, payload)), sha256(payload))
+      }
+    }), 30_000)
 
   it.scopedLive("a target that stops reading stalls the sender; nothing is lost", () =>
     Effect.gen(function*() {
