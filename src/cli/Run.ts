@@ -9,6 +9,7 @@ import * as Schema from "effect/Schema"
 import pkg from "../../package.json" with { type: "json" }
 import * as Load from "../config/Load.ts"
 import * as Tunnel from "../Tunnel.ts"
+import * as Memory from "../util/Memory.ts"
 import * as Logging from "./Logging.ts"
 
 /** A command failed in a way already explained to the user; the process exits with `code`. */
@@ -29,6 +30,8 @@ export const runRole = (path: string, role: "server" | "client" | undefined, for
     const app = config.role === "server"
       ? Layer.launch(Tunnel.serverLayer(config))
       : Layer.launch(Tunnel.clientLayer(config))
+    // once the role has settled, hand back what start-up used (a long-running service idles for months)
+    yield* Effect.fork(Effect.delay(Effect.sync(Memory.releaseStartup), "1 second"))
     yield* Effect.zipRight(
       warn,
       app.pipe(Effect.annotateLogs({ version: pkg.version }))
