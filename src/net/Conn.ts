@@ -100,6 +100,11 @@ export abstract class ConnBase implements Conn {
   protected abstract describeRemote(): string
   abstract setKeepAlive(seconds: number): void
   abstract write(chunk: Uint8Array): boolean
+  abstract end(): void
+  abstract close(): void
+  abstract destroy(): void
+  protected abstract pauseReading(): void
+  protected abstract resumeReading(): void
 
   writePair(head: Uint8Array, body: Uint8Array): boolean {
     const both = Buffer.allocUnsafe(head.length + body.length)
@@ -107,18 +112,14 @@ export abstract class ConnBase implements Conn {
     both.set(body, head.length)
     return this.write(both)
   }
-  abstract end(): void
-  abstract close(): void
-  abstract destroy(): void
-  protected abstract pauseReading(): void
-  protected abstract resumeReading(): void
 
   /** backend: bytes arrived */
   protected received(chunk: Buffer): void {
     this.bytesRead += chunk.length
     const sink = this.sink
     if (sink !== undefined) {
-      if (!sink.write(chunk)) {
+      // a sink that stopped forwarding inside `write` no longer holds this connection back
+      if (!sink.write(chunk) && this.sink === sink) {
         this.pause()
         sink.whenDrained(this)
       }
