@@ -36,7 +36,7 @@ const choose = (): Backend => {
 }
 
 /** The socket backend of this process. */
-export const backend: Backend = choose()
+const backend: Backend = choose()
 
 /** Runs an Effect in the listener's scope: for the rare connection that needs a fiber of its own. */
 export type Fork = (effect: Effect.Effect<void>) => void

@@ -8,7 +8,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto"
 import * as Redacted from "effect/Redacted"
 import type { TransportName } from "../config/Config.ts"
-import { NONCE_BYTES, SESSION_ID_BYTES, type ChannelKind } from "./Protocol.ts"
+import { COUNTER_BYTES, NONCE_BYTES, SESSION_ID_BYTES, type ChannelKind, writeCounter } from "./Protocol.ts"
 
 /** A fresh random nonce. */
 export const nonce = (): Buffer => randomBytes(NONCE_BYTES)
@@ -55,11 +55,7 @@ export const serverMac = (
   args: { readonly clientNonce: Buffer; readonly serverNonce: Buffer; readonly sessionId: Buffer }
 ): Buffer => mac(token, ["backhaul/2/server/", args.clientNonce, args.serverNonce, args.sessionId])
 
-const counterBytes = (counter: number): Buffer => {
-  const b = Buffer.alloc(8)
-  b.writeUIntBE(counter, 2, 6)
-  return b
-}
+const counterBytes = (counter: number): Buffer => writeCounter(Buffer.alloc(COUNTER_BYTES), 0, counter)
 
 /** What a data channel's client proves: the token, for this transport, session and counter. */
 export const dataMac = (

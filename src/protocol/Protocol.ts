@@ -98,13 +98,28 @@ export interface ClientHello {
   readonly nonce: Buffer
 }
 
-export const encodeClientHello = (h: Omit<ClientHello, "version">): Buffer => {
-  const buf = Buffer.alloc(HELLO_BYTES)
+/**
+ * A new hello message of `size` bytes with its 8-byte prefix written: magic, version, then the channel
+ * kind (client) or the status (server), the transport, and a zero byte.
+ */
+const helloWithPrefix = (size: number, kindOrStatus: number, transport: TransportName): Buffer => {
+  const buf = Buffer.alloc(size)
   MAGIC.copy(buf, 0)
   buf[4] = VERSION
-  buf[5] = kindCodes[h.kind]
-  buf[6] = transportCodes[h.transport]
-  h.nonce.copy(buf, 8)
+  buf[5] = kindOrStatus
+  buf[6] = transportCodes[transport]
+  return buf
+}
+
+/** Writes a data-channel counter as 8 bytes big-endian (the top two always zero) at `offset`. */
+export const writeCounter = (buf: Buffer, offset: number, counter: number): Buffer => {
+  buf.writeUIntBE(counter, offset + 2, 6)
+  return buf
+}
+
+export const encodeClientHello = (h: Omit<ClientHello, "version">): Buffer => {
+  const buf = helloWithPrefix(HELLO_BYTES, kindCodes[h.kind], h.transport)
+  h.nonce.copy(buf, HELLO_PREFIX_BYTES)
   return buf
 }
 
@@ -151,13 +166,9 @@ export interface DataHello {
 }
 
 export const encodeDataHello = (transport: TransportName, h: DataHello): Buffer => {
-  const buf = Buffer.alloc(DATA_HELLO_BYTES)
-  MAGIC.copy(buf, 0)
-  buf[4] = VERSION
-  buf[5] = kindCodes.data
-  buf[6] = transportCodes[transport]
+  const buf = helloWithPrefix(DATA_HELLO_BYTES, kindCodes.data, transport)
   h.sessionId.copy(buf, HELLO_PREFIX_BYTES)
-  buf.writeUIntBE(h.counter, HELLO_PREFIX_BYTES + SESSION_ID_BYTES + 2, 6)
+  writeCounter(buf, HELLO_PREFIX_BYTES + SESSION_ID_BYTES, h.counter)
   h.mac.copy(buf, HELLO_PREFIX_BYTES + SESSION_ID_BYTES + COUNTER_BYTES)
   return buf
 }
@@ -191,12 +202,8 @@ export interface ServerHello {
 }
 
 export const encodeServerHello = (status: StatusCode, transport: TransportName, nonce: Buffer): Buffer => {
-  const buf = Buffer.alloc(HELLO_BYTES)
-  MAGIC.copy(buf, 0)
-  buf[4] = VERSION
-  buf[5] = status
-  buf[6] = transportCodes[transport]
-  nonce.copy(buf, 8)
+  const buf = helloWithPrefix(HELLO_BYTES, status, transport)
+  nonce.copy(buf, HELLO_PREFIX_BYTES)
   return buf
 }
 

@@ -7,11 +7,11 @@ import * as Effect from "effect/Effect"
 import { existsSync } from "node:fs"
 import { join } from "node:path"
 import * as EchoServer from "../../src/net/EchoServer.ts"
-import { freePort } from "../../src/net/FreePort.ts"
+import * as BinaryTunnel from "../helpers/BinaryTunnel.ts"
 import * as Processes from "../helpers/Processes.ts"
 import { roundTrip, transfer } from "../helpers/Sockets.ts"
 
-const binary = join(import.meta.dirname, "..", "..", "dist", "backhaul")
+const binary = BinaryTunnel.binary
 
 describe("dist/backhaul", () => {
   it("exists (npm run build made it)", () => {
@@ -75,37 +75,20 @@ describe("dist/backhaul", () => {
   it.scopedLive("server and client processes carry traffic, survive a client kill -9, and exit 0 on SIGTERM", () =>
     Effect.gen(function*() {
       const echo = yield* EchoServer.make()
-      const tunnelPort = yield* freePort()
-      const userPort = yield* freePort()
-      const dir = Processes.tempFiles({
-        "server.toml": [
-          "[server]",
-          `bind_addr = "127.0.0.1:${tunnelPort}"`,
-          "token = \"binary-test\"",
-          "heartbeat = 1",
-          `ports = ["127.0.0.1:${userPort}=127.0.0.1:${echo.port}"]`
-        ].join("\n"),
-        "client.toml": [
-          "[client]",
-          `remote_addr = "127.0.0.1:${tunnelPort}"`,
-          "token = \"binary-test\"",
-          "heartbeat = 1",
-          "retry_interval = 1"
-        ].join("\n")
+      const { client, clientConfig, server, userPorts: [userPort] } = yield* BinaryTunnel.tunnel([echo.port], {
+        token: "binary-test",
+        extra: ["heartbeat = 1"],
+        clientArgs: (path) => ["client", "-c", path]
       })
-      const server = yield* Processes.start(binary, ["-c", join(dir, "server.toml")])
-      yield* server.waitFor(/tunnel listening/)
-      const client = yield* Processes.start(binary, ["client", "-c", join(dir, "client.toml")])
-      yield* client.waitFor(/connected to/)
-      const t = yield* transfer(userPort, 16 * 1024 * 1024)
+      const t = yield* transfer(userPort!, 16 * 1024 * 1024)
       assert.strictEqual(t.receivedHash, t.sentHash)
       assert.strictEqual(t.received, 16 * 1024 * 1024)
 
       yield* client.stop("SIGKILL")
-      const again = yield* Processes.start(binary, ["-c", join(dir, "client.toml")])
+      const again = yield* Processes.start(binary, ["-c", clientConfig])
       yield* again.waitFor(/connected to/)
       yield* Effect.sleep(200)
-      assert.strictEqual((yield* roundTrip(userPort, Buffer.from("after kill"))).toString(), "after kill")
+      assert.strictEqual((yield* roundTrip(userPort!, Buffer.from("after kill"))).toString(), "after kill")
 
       assert.strictEqual(yield* again.stop("SIGTERM"), 0)
       assert.strictEqual(yield* server.stop("SIGTERM"), 0)

@@ -7,33 +7,14 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as net from "node:net"
-import { join } from "node:path"
 import * as EchoServer from "../../src/net/EchoServer.ts"
 import { freePort } from "../../src/net/FreePort.ts"
 import * as Backpressure from "../helpers/Backpressure.ts"
 import { clientConfig, startClient } from "../helpers/Harness.ts"
-import * as Processes from "../helpers/Processes.ts"
+import * as BinaryTunnel from "../helpers/BinaryTunnel.ts"
 import { halfCloseTarget, pattern, roundTrip, sha256, transfer } from "../helpers/Sockets.ts"
 
-const binary = join(import.meta.dirname, "../../dist/backhaul")
 const MiB = 1024 * 1024
-
-/** Server and client processes with one user port per target port; returns the user ports. */
-const binaryTunnel = (targets: ReadonlyArray<number>) =>
-  Effect.gen(function*() {
-    const tunnelPort = yield* freePort()
-    const userPorts = yield* Effect.forEach(targets, () => freePort())
-    const ports = targets.map((t, i) => `"127.0.0.1:${userPorts[i]}=127.0.0.1:${t}"`).join(", ")
-    const dir = Processes.tempFiles({
-      "server.toml": `[server]\nbind_addr = "127.0.0.1:${tunnelPort}"\ntoken = "native"\nports = [${ports}]\n`,
-      "client.toml": `[client]\nremote_addr = "127.0.0.1:${tunnelPort}"\ntoken = "native"\nretry_interval = 1\n`
-    })
-    const server = yield* Processes.start(binary, ["-c", join(dir, "server.toml")])
-    yield* server.waitFor(/user ports: \d+ of \d+ listening/)
-    const client = yield* Processes.start(binary, ["-c", join(dir, "client.toml")])
-    yield* client.waitFor(/connected to/)
-    return { userPorts, server, client }
-  })
 
 /** A target that writes a little, then resets the connection. */
 const resettingTarget = Effect.acquireRelease(
@@ -71,7 +52,7 @@ describe("compiled binary on Bun's native sockets", () => {
       const halfClose = yield* halfCloseTarget
       const resetting = yield* resettingTarget
       const dead = yield* freePort()
-      const { client, userPorts: [echoPort, halfPort, resetPort, deadPort] } = yield* binaryTunnel([
+      const { client, userPorts: [echoPort, halfPort, resetPort, deadPort] } = yield* BinaryTunnel.tunnel([
         echo.port,
         halfClose,
         resetting,
@@ -116,24 +97,18 @@ describe("compiled binary on Bun's native sockets", () => {
   it.scopedLive("the binary's server (Bun sockets and hasher) and an in-process client (node:net, node:crypto) agree", () =>
     Effect.gen(function*() {
       const echo = yield* EchoServer.make()
-      const tunnelPort = yield* freePort()
-      const userPort = yield* freePort()
-      const dir = Processes.tempFiles({
-        "server.toml": `[server]\nbind_addr = "127.0.0.1:${tunnelPort}"\ntoken = "test-secret"\nports = ["127.0.0.1:${userPort}=127.0.0.1:${echo.port}"]\n`
-      })
-      const server = yield* Processes.start(binary, ["-c", join(dir, "server.toml")])
-      yield* server.waitFor(/user ports: 1 of 1 listening/)
+      const { tunnelPort, userPorts: [userPort] } = yield* BinaryTunnel.server([echo.port], { token: "test-secret" })
       yield* startClient(clientConfig(tunnelPort))
       for (let i = 0; i < 5; i++) {
         const payload = pattern(40 + i, 70_000)
-        assert.strictEqual(sha256(yield* roundTrip(userPort, payload)), sha256(payload))
+        assert.strictEqual(sha256(yield* roundTrip(userPort!, payload)), sha256(payload))
       }
     }), 30_000)
 
   it.scopedLive("a target that stops reading stalls the sender; nothing is lost", () =>
     Effect.gen(function*() {
       const target = yield* Backpressure.stalledTarget
-      const { userPorts: [userPort] } = yield* binaryTunnel([target.port])
+      const { userPorts: [userPort] } = yield* BinaryTunnel.tunnel([target.port])
       const outcome = yield* Backpressure.stallThenDrain(userPort!, target)
       assert.isBelow(outcome.accepted, 96 * MiB)
       assert.strictEqual(outcome.received, outcome.accepted)
