@@ -25,7 +25,9 @@ export const defaults = {
   transport: "tcp" as TransportName,
   token: "",
   keepalive_period: 20,
-  nodelay: false,
+  // The Go tool's user-facing and target sockets always had TCP_NODELAY (Go's default), whatever this
+  // key said; defaulting to true keeps that, and costs no system call where the runtime sets it anyway.
+  nodelay: true,
   log_level: "info" as LogLevelName,
   mux_session: 1,
   heartbeat: 10,

@@ -19,7 +19,7 @@ export interface BunSocket {
   data: BunConn | Dialing | undefined
   readonly remoteAddress: string
   readonly remotePort?: number
-  write(data: Uint8Array): number
+  write(data: Uint8Array, byteOffset?: number, byteLength?: number): number
   shutdown(): void
   end(): void
   terminate(): void
@@ -122,9 +122,23 @@ export class BunConn extends ConnBase {
     }
     scratch.set(head, 0)
     scratch.set(body, head.length)
-    const n = this.socket.write(scratch.subarray(0, size))
+    const n = this.socket.write(scratch, 0, size)
     if (n >= 0 && n < size) {
       this.queue = [Buffer.from(scratch.subarray(n, size))]
+      return false
+    }
+    return true
+  }
+
+  // A view of a small buffer makes JavaScriptCore move the buffer's bytes out of its heap; Bun writes
+  // a range without one.
+  writeSlice(chunk: Buffer, start: number, end: number): boolean {
+    if (this.queue !== undefined || this.closed || this.ending || this.closing) {
+      return this.write(chunk.subarray(start, end))
+    }
+    const n = this.socket.write(chunk, start, end - start)
+    if (n >= 0 && n < end - start) {
+      this.queue = [chunk.subarray(start + n, end)]
       return false
     }
     return true

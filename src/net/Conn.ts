@@ -32,9 +32,12 @@ export interface Conn extends Sink {
   readonly readEnded: boolean
   /** queues bytes; false asks the writer to wait for `whenDrained` */
   write(chunk: Uint8Array): boolean
+  /** `write(chunk.subarray(start, end))`, without making the view where the backend need not */
+  writeSlice(chunk: Buffer, start: number, end: number): boolean
   /**
-   * Writes `head` then `body` as one (a frame header and its payload); the bytes may be copied, so both
-   * buffers are the caller's again on return. False asks the writer to wait for `whenDrained`.
+   * Writes `head` then `body` as one (a frame header and its payload). `head` is the caller's again on
+   * return (it may be a buffer the caller reuses); `body` is held until written, as `write` holds its
+   * chunk. False asks the writer to wait for `whenDrained`.
    */
   writePair(head: Uint8Array, body: Uint8Array): boolean
   /** half-close: no more writes; the peer sees the end once queued bytes are out */
@@ -105,6 +108,10 @@ export abstract class ConnBase implements Conn {
   abstract destroy(): void
   protected abstract pauseReading(): void
   protected abstract resumeReading(): void
+
+  writeSlice(chunk: Buffer, start: number, end: number): boolean {
+    return this.write(chunk.subarray(start, end))
+  }
 
   writePair(head: Uint8Array, body: Uint8Array): boolean {
     const both = Buffer.allocUnsafe(head.length + body.length)

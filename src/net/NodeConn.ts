@@ -37,7 +37,8 @@ export class NodeConn extends ConnBase {
   writePair(head: Uint8Array, body: Uint8Array): boolean {
     if (this.socket.destroyed || !this.socket.writable) return true
     this.socket.cork()
-    this.socket.write(head)
+    // node:net holds what it is given until it is written: `head` is copied, the caller may reuse it
+    this.socket.write(Buffer.from(head))
     const ok = this.socket.write(body)
     this.socket.uncork()
     return ok

@@ -32,9 +32,15 @@ const hmacSha256: (key: string, input: Buffer) => Buffer = (() => {
 
 type BunHasher = new(algorithm: string, key: string) => { update(data: Buffer): { digest(): Buffer } }
 
-const mac = (token: Redacted.Redacted<string>, parts: ReadonlyArray<Buffer | string>): Buffer =>
-  // one update of the joined input: each update is a call into native code
-  hmacSha256(Redacted.value(token), Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p, "utf8") : p))))
+const mac = (token: Redacted.Redacted<string>, parts: ReadonlyArray<Buffer | string>): Buffer => {
+  // one update of the joined input (each update is a call into native code), joined in one buffer
+  let size = 0
+  for (const p of parts) size += typeof p === "string" ? Buffer.byteLength(p, "utf8") : p.length
+  const input = Buffer.allocUnsafe(size)
+  let at = 0
+  for (const p of parts) at += typeof p === "string" ? input.write(p, at, "utf8") : p.copy(input, at)
+  return hmacSha256(Redacted.value(token), input)
+}
 
 /** What the client proves: it knows the token, for this channel kind, transport and both nonces. */
 export const clientMac = (
@@ -74,10 +80,10 @@ export const connectMac = (
     readonly target: string
   }
 ): Buffer => {
-  const fixed = Buffer.alloc(6)
-  fixed.writeUInt16BE(args.port, 0)
-  fixed.writeUInt32BE(args.use, 2)
-  return mac(token, ["backhaul/2/connect/", args.sessionId, counterBytes(args.counter), fixed, args.target])
+  const fixed = writeCounter(Buffer.alloc(COUNTER_BYTES + 6), 0, args.counter)
+  fixed.writeUInt16BE(args.port, COUNTER_BYTES)
+  fixed.writeUInt32BE(args.use, COUNTER_BYTES + 2)
+  return mac(token, ["backhaul/2/connect/", args.sessionId, fixed, args.target])
 }
 
 /** Constant-time comparison of two MACs. */

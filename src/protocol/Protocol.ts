@@ -290,8 +290,10 @@ export const END_FRAME = 7
 export const MAX_DATA_FRAME = 16 * 1024 * 1024
 
 /** The header of a Data frame of `length` bytes. */
-export const dataHeader = (length: number): Buffer => {
-  const buf = Buffer.allocUnsafe(FRAME_HEADER_BYTES)
+export const dataHeader = (length: number): Buffer => writeDataHeader(Buffer.allocUnsafe(FRAME_HEADER_BYTES), length)
+
+/** Writes a Data frame header for `length` payload bytes into `buf` (at least 5 bytes) and returns it. */
+export const writeDataHeader = (buf: Buffer, length: number): Buffer => {
   buf[0] = DATA_FRAME
   buf.writeUInt32BE(length, 1)
   return buf

@@ -24,6 +24,9 @@ export interface Outcome {
 /** Chunks below this size go out with their frame header in one write; bigger ones go as two. */
 const COPY_BELOW = 16 * 1024
 
+/** The header of every small frame (JavaScript runs on one thread, and `writePair` copies it at once). */
+const smallHeader = Buffer.allocUnsafe(P.FRAME_HEADER_BYTES)
+
 /**
  * Pumps `local` ⇄ `channel` until the connection is over, then calls back once. Cancelling closes both.
  * The channel must have no other reader meanwhile; when reusable, it is handed back with any bytes past
@@ -59,7 +62,8 @@ export const run = (local: Conn, channel: Conn, done: (outcome: Outcome) => void
     write: (chunk) => {
       if (finished) return true
       sent += chunk.length
-      if (chunk.length < COPY_BELOW) return channel.writePair(P.dataHeader(chunk.length), chunk)
+      // `writePair` is done with its head on return, so small frames share one header buffer
+      if (chunk.length < COPY_BELOW) return channel.writePair(P.writeDataHeader(smallHeader, chunk.length), chunk)
       const headerTaken = channel.write(P.dataHeader(chunk.length))
       return channel.write(chunk) && headerTaken
     },
@@ -72,8 +76,9 @@ export const run = (local: Conn, channel: Conn, done: (outcome: Outcome) => void
     whenDrained: (source) => channel.whenDrained(source)
   }
 
-  // channel → local: a streaming frame parser; payloads go to `local` as they arrive, never held whole
-  const header = Buffer.alloc(P.FRAME_HEADER_BYTES)
+  // channel → local: a streaming frame parser; payloads go to `local` as they arrive, never held whole.
+  // A header is read in place; only one split across reads is gathered (in a buffer made on first need).
+  let split: Buffer | undefined
   let headerHave = 0
   let payloadLeft = 0
   const inbound: Sink = {
@@ -86,20 +91,30 @@ export const run = (local: Conn, channel: Conn, done: (outcome: Outcome) => void
           const n = Math.min(payloadLeft, chunk.length - at)
           received += n
           payloadLeft -= n
-          ok = local.write(chunk.subarray(at, at + n)) && ok
+          ok = local.writeSlice(chunk, at, at + n) && ok
           at += n
           continue
         }
-        const n = Math.min(P.FRAME_HEADER_BYTES - headerHave, chunk.length - at)
-        chunk.copy(header, headerHave, at, at + n)
-        headerHave += n
-        at += n
-        if (headerHave < P.FRAME_HEADER_BYTES) break
-        headerHave = 0
-        const length = header.readUInt32BE(1)
-        if (header[0] === P.DATA_FRAME && length <= P.MAX_DATA_FRAME) {
+        let type: number
+        let length: number
+        if (headerHave === 0 && chunk.length - at >= P.FRAME_HEADER_BYTES) {
+          type = chunk[at]!
+          length = chunk.readUInt32BE(at + 1)
+          at += P.FRAME_HEADER_BYTES
+        } else {
+          const header = (split ??= Buffer.allocUnsafe(P.FRAME_HEADER_BYTES))
+          const n = Math.min(P.FRAME_HEADER_BYTES - headerHave, chunk.length - at)
+          chunk.copy(header, headerHave, at, at + n)
+          headerHave += n
+          at += n
+          if (headerHave < P.FRAME_HEADER_BYTES) break
+          headerHave = 0
+          type = header[0]!
+          length = header.readUInt32BE(1)
+        }
+        if (type === P.DATA_FRAME && length <= P.MAX_DATA_FRAME) {
           payloadLeft = length
-        } else if (header[0] === P.END_FRAME && length === 0) {
+        } else if (type === P.END_FRAME && length === 0) {
           receivedEnd = true
           // what follows the End belongs to the channel's next reader (the next Connect)
           channel.unforward(chunk.subarray(at))

@@ -29,7 +29,7 @@ describe("defaults", () => {
       assert.strictEqual(s.transport, "tcp")
       assert.strictEqual(Redacted.value(s.token), "")
       assert.strictEqual(s.keepalive_period, 20)
-      assert.strictEqual(s.nodelay, false)
+      assert.strictEqual(s.nodelay, true)
       assert.strictEqual(s.channel_size, 2048)
       assert.strictEqual(s.connection_pool, 8)
       assert.strictEqual(s.mux_session, 1)
@@ -49,7 +49,7 @@ describe("defaults", () => {
       assert.strictEqual(c.transport, "tcp")
       assert.strictEqual(Redacted.value(c.token), "")
       assert.strictEqual(c.keepalive_period, 20)
-      assert.strictEqual(c.nodelay, false)
+      assert.strictEqual(c.nodelay, true)
       assert.strictEqual(c.retry_interval, 1)
       assert.strictEqual(c.mux_session, 1)
       assert.strictEqual(c.heartbeat, 10)
@@ -490,7 +490,7 @@ ports = ["4000=5201", "443-600", "127.0.0.2:700-710=10.0.0.5:22", "[::1]:80=[::1
           "bind_addr: 0.0.0.0:3080",
           "transport: tcpmux",
           "auth: on",
-          "connection_pool 8, channel_size 2048, heartbeat 10s, keepalive 20s, dial_timeout 10s, nodelay off, mux_session 1, log_level info",
+          "connection_pool 8, channel_size 2048, heartbeat 10s, keepalive 20s, dial_timeout 10s, nodelay on, mux_session 1, log_level info",
           "listeners: 171 ports in 4 mappings",
           "  0.0.0.0:4000 -> 127.0.0.1:5201",
           "  0.0.0.0:443-600 -> 127.0.0.1:443-600",
