@@ -7,7 +7,7 @@ import * as Effect from "effect/Effect"
 import * as Control from "../protocol/Control.ts"
 import * as Handshake from "../protocol/Handshake.ts"
 import type { Channel } from "../transport/Transport.ts"
-import type { Hub } from "./Hub.ts"
+import { type Hub, SURPLUS_IDLE_MILLIS } from "./Hub.ts"
 
 /** Settings the server dictates to the client. */
 export interface SessionOptions {
@@ -32,7 +32,10 @@ export const run = (conn: Channel, sessionId: string, hub: Hub, options: Session
       conn,
       options.heartbeatMillis,
       () => {}, // the client sends nothing but heartbeats; anything else is ignored
-      () => hub.heal(options.heartbeatMillis * 2)
+      () => {
+        hub.heal(options.heartbeatMillis * 2)
+        hub.shrink(SURPLUS_IDLE_MILLIS)
+      }
     )
   }).pipe(
     Effect.catchAll((e) => Effect.logWarning(`client session ended: ${e.message}`)),

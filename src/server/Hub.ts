@@ -8,8 +8,11 @@
  * half the pool size plus the users waiting, the server asks the client (`OpenData`) for enough to make
  * the full pool size plus the waiting users again. So a steady stream of short connections settles on
  * about as many channels as are in use at once plus the pool, and asks for nothing more; long-lived
- * connections keep their channels and the pool is refilled beside them. Channels coming back to a pool
- * that already holds twice its size are closed.
+ * connections keep their channels and the pool is refilled beside them. Channels coming back are kept,
+ * and the most recently used is handed out first; so after a burst the surplus beyond the pool size sits
+ * at the far end and is closed once it has been idle for `SURPLUS_IDLE_MILLIS` (`shrink`). Closing
+ * surplus sooner costs more than it saves: the next burst must then open every channel again (a TCP
+ * set-up and a handshake each, on both sides).
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
@@ -48,7 +51,12 @@ export interface DataChannel {
   readonly id: DataChannelId
   /** connections it has carried so far (the next Connect is use `uses + 1`) */
   uses: number
+  /** when it last became idle in the pool (ms since the epoch); set by the hub */
+  idleSince?: number
 }
+
+/** How long a channel beyond the pool size may sit idle before `shrink` closes it. */
+export const SURPLUS_IDLE_MILLIS = 30_000
 
 type Waiter = (channel: DataChannel) => void
 
@@ -126,11 +134,10 @@ export class Hub {
 
   /**
    * A user connection on `channel` is over: a channel that ended cleanly and still belongs to the live
-   * session is ready again (unless the pool is full twice over); any other is closed.
+   * session is ready again; any other is closed.
    */
   release(channel: DataChannel, reusable: boolean): void {
-    if (reusable && this.liveId?.equals(channel.id.sessionId) && !channel.conn.closed &&
-        (this.waiters.size > 0 || this.ready.length < 2 * this.options.poolSize)) {
+    if (reusable && this.liveId?.equals(channel.id.sessionId) && !channel.conn.closed) {
       this.store(channel)
     } else {
       channel.conn.destroy()
@@ -145,8 +152,22 @@ export class Hub {
       this.waiters.delete(waiter.value)
       waiter.value(channel)
     } else {
+      channel.idleSince = Date.now()
       this.ready.push(channel)
       channel.conn.onClose(this.forgetIdle)
+    }
+  }
+
+  /**
+   * Called on every heartbeat tick: closes the channels beyond the pool size that have been idle for
+   * longer than `idleMillis` (the least recently used first), so the pool shrinks back after a burst.
+   */
+  shrink(idleMillis: number): void {
+    const cutoff = Date.now() - idleMillis
+    while (this.ready.length > this.options.poolSize && (this.ready[0]!.idleSince ?? 0) < cutoff) {
+      const channel = this.ready.shift()!
+      channel.conn.offClose(this.forgetIdle)
+      channel.conn.destroy()
     }
   }
 
@@ -203,9 +224,10 @@ export class Hub {
     }
   }
 
+  /** the most recently used idle channel: the least used ones age at the far end, for `shrink` */
   private popIdle(): DataChannel | undefined {
-    let channel = this.ready.shift()
-    while (channel && (channel.conn.closed || channel.conn.readEnded)) channel = this.ready.shift()
+    let channel = this.ready.pop()
+    while (channel && (channel.conn.closed || channel.conn.readEnded)) channel = this.ready.pop()
     channel?.conn.offClose(this.forgetIdle)
     return channel
   }

@@ -117,7 +117,7 @@ export const run = (local: Conn, channel: Conn, done: (outcome: Outcome) => void
         } else if (type === P.END_FRAME && length === 0) {
           receivedEnd = true
           // what follows the End belongs to the channel's next reader (the next Connect)
-          channel.unforward(chunk.subarray(at))
+          channel.unforward(at < chunk.length ? chunk.subarray(at) : undefined)
           local.end()
           settleIfDone()
           return true

@@ -47,24 +47,40 @@ describe("Hub", () => {
       assert.isAbove(asked(s.sent), 7)
     })))
 
-  it("a released channel goes to a waiting user first; a pool full twice over closes it", () =>
+  it("a released channel goes to a waiting user first, else back to the pool, most recent first", () =>
     Effect.runPromise(Effect.gen(function*() {
       const hub = Hub.make({ poolSize: 1, channelSize: 10, waitMillis: 5000 })
-      hub.install(session(Buffer.alloc(16).toString("hex")).live)
-      hub.offer(Buffer.alloc(16).toString("hex"), channel())
+      const id = Buffer.alloc(16).toString("hex")
+      hub.install(session(id).live)
+      hub.offer(id, channel())
       const busy = yield* hub.take()
       const waiting = yield* Effect.fork(hub.take())
       yield* Effect.yieldNow()
       hub.release(busy, true)
       assert.strictEqual(yield* Fiber.join(waiting), busy)
-      // ready already holds 2 × poolSize: the next one back is closed
-      const id = Buffer.alloc(16).toString("hex")
+      // a pool holding more than its size still keeps what comes back: the next burst needs it
       hub.offer(id, channel())
       hub.offer(id, channel())
       hub.release(busy, true)
-      assert.isTrue(busy.conn.closed)
-      assert.strictEqual(hub.readyCount, 2)
+      assert.isFalse(busy.conn.closed)
+      assert.strictEqual(hub.readyCount, 3)
+      assert.strictEqual(yield* hub.take(), busy)
     })))
+
+  it("shrink closes the surplus beyond the pool size once it has been idle long enough, oldest first", () => {
+    const hub = Hub.make({ poolSize: 2, channelSize: 10, waitMillis: 5000 })
+    const id = Buffer.alloc(16).toString("hex")
+    hub.install(session(id).live)
+    const channels = [channel(), channel(), channel(), channel()]
+    for (const c of channels) hub.offer(id, c)
+    hub.shrink(60_000) // nobody idle that long yet
+    assert.strictEqual(hub.readyCount, 4)
+    hub.shrink(-1)
+    assert.strictEqual(hub.readyCount, 2)
+    assert.deepStrictEqual(channels.map((c) => c.conn.closed), [true, true, false, false])
+    hub.shrink(-1) // never below the pool size
+    assert.strictEqual(hub.readyCount, 2)
+  })
 
   it("admits each data-channel counter of the live session once", () => {
     const hub = Hub.make({ poolSize: 0, channelSize: 10, waitMillis: 1000 })
