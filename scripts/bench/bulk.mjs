@@ -12,7 +12,10 @@ const CASES = [
   { key: "rev8", label: "bulk reverse (-R), 8 streams", reverse: true, streams: 8 }
 ]
 
-/** One iperf3 client run; retries when the server is still busy with the previous test. */
+/**
+ * One iperf3 client run; retries when the server is still busy with the previous test, or between tests
+ * (after a many-stream test, iperf3 3.12 has been seen refusing the next connection for a moment).
+ */
 async function iperf(port, { reverse, streams }, seconds) {
   const args = ["-c", HOST, "-p", String(port), "-t", String(seconds), "-J", "--connect-timeout", "3000"]
   if (reverse) args.push("-R")
@@ -35,7 +38,7 @@ async function iperf(port, { reverse, streams }, seconds) {
       }
     }
     last = json.error
-    if (!/busy/i.test(json.error)) break
+    if (!/busy|refused/i.test(json.error)) break
     await procs.sleep(1_000)
   }
   throw new Error(`iperf3 to port ${port}: ${last}`)
