@@ -3,14 +3,14 @@
  * On the channel, bytes travel in `Data` frames and each direction finishes with an `End` frame, so both
  * sides know where this connection stops on a channel that stays open; when both `End`s have crossed, the
  * channel is free for the next connection (reusing it saves a TCP set-up, a handshake and a tear-down per
- * connection). Backpressure and half-close are kept as in `Pipe.ts`. Anything abnormal — a reset of the
+ * connection). Backpressure and half-close are kept. Anything abnormal — a reset of the
  * local connection, a channel that closes, a malformed frame — closes both, and the channel is not reused.
  *
  * No Effect per chunk: plain callbacks (see `net/Callback.ts`). The state lives in one object per
  * connection and the per-chunk code in shared methods, not in closures made per connection: the calls
  * from `Conn` into a sink then go to one of a few functions, which the JIT inlines; with a closure per
- * connection they go to a different function every time, and keep-alive traffic paid ~20 % more user
- * time per request for it.
+ * connection they go to a different function every time (keep-alive traffic paid ~10 % more user time
+ * per request for it).
  */
 import type { Cancel } from "../net/Callback.ts"
 import type { Conn, Sink } from "../net/Conn.ts"
