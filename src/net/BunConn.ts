@@ -36,7 +36,10 @@ interface Dialing {
   cancelled: boolean
 }
 
-const connOf = (s: BunSocket): BunConn | undefined => s.data instanceof BunConn ? s.data : undefined
+const connOf = (s: BunSocket): BunConn | undefined => {
+  const data = s.data // a native getter: read once
+  return data instanceof BunConn ? data : undefined
+}
 
 /**
  * The socket handlers, one object for every socket: they dispatch to the socket's `BunConn`, so no
