@@ -120,49 +120,47 @@ export class BunConn extends ConnBase {
   /** Small pairs are joined in one scratch buffer: Bun copies what it writes, so the buffer is free again. */
   writePair(head: Uint8Array, body: Uint8Array): boolean {
     const size = head.length + body.length
-    if (size > scratch.length || this.queue !== undefined || this.closed || this.ending || this.closing) {
-      return super.writePair(head, body)
-    }
+    if (size > scratch.length || this.queue !== undefined || this.shut) return super.writePair(head, body)
     scratch.set(head, 0)
     scratch.set(body, head.length)
-    const n = this.socket.write(scratch, 0, size)
-    if (n >= 0 && n < size) {
-      this.queue = [Buffer.from(scratch.subarray(n, size))]
-      return false
-    }
-    return true
+    return this.send(scratch, 0, size, true)
   }
 
   // A view of a small buffer makes JavaScriptCore move the buffer's bytes out of its heap; Bun writes
   // a range without one.
   writeSlice(chunk: Buffer, start: number, end: number): boolean {
-    if (this.queue !== undefined || this.closed || this.ending || this.closing) {
-      return this.write(chunk.subarray(start, end))
-    }
-    const n = this.socket.write(chunk, start, end - start)
-    if (n >= 0 && n < end - start) {
-      this.queue = [chunk.subarray(start + n, end)]
-      return false
-    }
-    return true
+    if (this.queue !== undefined || this.shut) return this.write(chunk.subarray(start, end))
+    return this.send(chunk, start, end, false)
   }
 
   write(chunk: Uint8Array): boolean {
-    if (this.closed || this.ending || this.closing) return true // nothing will drain: do not wait
+    if (this.shut) return true // nothing will drain: do not wait
     if (this.queue !== undefined) {
       this.queue.push(chunk)
       return false
     }
-    const n = this.socket.write(chunk)
-    if (n >= 0 && n < chunk.length) {
-      this.queue = [n === 0 ? chunk : chunk.subarray(n)]
-      return false
-    }
-    return true
+    return this.send(chunk, 0, chunk.length, false)
+  }
+
+  /** ending or closed: nothing more is written, and nothing will drain */
+  private get shut(): boolean {
+    return this.closed || this.ending || this.closing
+  }
+
+  /**
+   * Writes `buf[start, end)` with an empty queue; what the kernel does not take now starts the queue
+   * (copied when `buf` is about to be reused). False asks the writer to wait for `drain`.
+   */
+  private send(buf: Uint8Array, start: number, end: number, copy: boolean): boolean {
+    const n = this.socket.write(buf, start, end - start)
+    if (n < 0 || n >= end - start) return true // all taken, or closed (`close` follows)
+    const rest = n === 0 && start === 0 && end === buf.length ? buf : buf.subarray(start + n, end)
+    this.queue = [copy ? Buffer.from(rest) : rest]
+    return false
   }
 
   end(): void {
-    if (this.closed || this.ending || this.closing) return
+    if (this.shut) return
     this.ending = true
     if (this.queue === undefined) this.finishWrites()
   }

@@ -33,7 +33,7 @@ export class NodeConn extends ConnBase {
     return this.socket.write(chunk)
   }
 
-  /** Node keeps a reference to what it has not sent yet: corked writes go out together, uncopied. */
+  /** Corked writes go out together; the body is not copied (Node holds it until written, as `write` does). */
   writePair(head: Uint8Array, body: Uint8Array): boolean {
     if (this.socket.destroyed || !this.socket.writable) return true
     this.socket.cork()
