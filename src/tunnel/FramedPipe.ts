@@ -161,7 +161,10 @@ class Inbound implements Sink {
         pipe.receivedEnd = true
         // what follows the End belongs to the channel's next reader (the next Connect)
         pipe.channel.unforward(at < chunk.length ? chunk.subarray(at) : undefined)
-        pipe.local.end()
+        // both directions are over if the local side has ended too: a close then spares its socket a
+        // separate shutdown and the wake-up that reports the close
+        if (pipe.sentEnd) pipe.local.close()
+        else pipe.local.end()
         pipe.settleIfDone()
         return true
       } else {
