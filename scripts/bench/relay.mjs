@@ -23,8 +23,8 @@ function bunBinary() {
 }
 
 /**
- * Starts user port → hop → hop → `targetPort`. Resolves `{ port, stop }`, or `{ missing }` saying why
- * it cannot run (then the rows that compare with it are left out).
+ * Starts user port → hop → hop → `targetPort`. Resolves `{ port, pids, stop }` (`pids`: first hop, second
+ * hop), or `{ missing }` saying why it cannot run (then the rows that compare with it are left out).
  */
 export async function startTwoHop(targetPort) {
   const bun = bunBinary()
@@ -35,5 +35,5 @@ export async function startTwoHop(targetPort) {
     procs.start("relay hop 1", bun, [script, String(front), String(middle)], { stdin: "pipe" })
   ]
   for (const hop of hops) await hop.waitFor(/^listening/, 10_000)
-  return { port: front, stop: () => Promise.all(hops.map((h) => h.stop())) }
+  return { port: front, pids: [hops[1].pid, hops[0].pid], stop: () => Promise.all(hops.map((h) => h.stop())) }
 }
