@@ -1,10 +1,11 @@
 // New-connection rate and latency: wrk (-t1 -c50) against a tiny Node HTTP server, through each tunnel
 // and directly. "Connection: close" makes every request a fresh connection (through a tunnel: a fresh
-// data channel); keep-alive reuses 50 connections. A bare two-hop relay (see relay.mjs) is measured
-// alongside as a reference.
+// data channel); keep-alive reuses 50 connections. Two two-hop references without a tunnel's work are
+// measured alongside: a bare relay on Bun's sockets (relay.mjs) and HAProxy (haproxy.mjs).
 import { fileURLToPath } from "node:url"
 import { freePorts, HOST } from "./net.mjs"
 import * as procs from "./procs.mjs"
+import { startHaproxyTwoHop } from "./haproxy.mjs"
 import { startTwoHop } from "./relay.mjs"
 import { interleaved, median } from "./stats.mjs"
 import * as tunnel from "./tunnel.mjs"
@@ -50,8 +51,11 @@ async function wrk(port, c, seconds) {
   return parsed
 }
 
-/** The name of the bare two-hop relay in rows and runs. */
-const RELAY = "2-hop relay"
+/** The references: each one's name in rows and runs, how its rows name it, and how it starts. */
+const REFERENCES = [
+  { name: "2-hop relay", against: "a bare relay", start: startTwoHop },
+  { name: "2-hop haproxy", against: "HAProxy", start: startHaproxyTwoHop }
+]
 
 const errorCount = (e) => e.connect + e.read + e.write + e.timeout + e.non2xx
 
@@ -63,9 +67,15 @@ export async function http(ctx) {
   await server.waitFor(/^listening/, 5_000)
 
   const endpoints = [{ name: "direct", port: targetPort }]
-  const relay = await startTwoHop(targetPort)
-  if (relay.missing) report.note(`the two-hop relay reference is left out: ${relay.missing}`)
-  else endpoints.push({ name: RELAY, port: relay.port })
+  const references = []
+  for (const reference of REFERENCES) {
+    const started = await reference.start(targetPort)
+    if (started.missing) report.note(`the ${reference.name} reference is left out: ${started.missing}`)
+    else {
+      references.push({ ...reference, stop: started.stop })
+      endpoints.push({ name: reference.name, port: started.port })
+    }
+  }
   const tunnels = []
   for (const [i, transport] of ctx.transports.entries()) {
     const t = await tunnel.start({ binary: ctx.binary, transport, ports: [tunnel.mapping(userPorts[i], targetPort)], extra: ctx.extra })
@@ -92,7 +102,7 @@ export async function http(ctx) {
     report.baseline({ name: "direct", metric: `${c.label} rate`, unit: "req/s", value: med("direct", "rps"), digits: 0 })
     report.baseline({ name: "direct", metric: `${c.label} p50 latency`, unit: "ms", value: med("direct", "p50") })
     report.baseline({ name: "direct", metric: `${c.label} p99 latency`, unit: "ms", value: med("direct", "p99") })
-    if (!relay.missing) report.baseline({ name: RELAY, metric: `${c.label} rate`, unit: "req/s", value: med(RELAY, "rps"), digits: 0 })
+    for (const { name } of references) report.baseline({ name, metric: `${c.label} rate`, unit: "req/s", value: med(name, "rps"), digits: 0 })
     const directErrors = runs.direct.reduce((n, r) => n + (r.errors ? errorCount(r.errors) : 0), 0)
     if (directErrors > 0) report.note(`direct ${c.label}: wrk counted ${directErrors} socket errors / bad responses (details in the JSON runs)`)
     for (const t of tunnels) {
@@ -101,15 +111,15 @@ export async function http(ctx) {
       report.add({ ...row, metric: `${c.label} rate`, unit: "req/s", tunnel: med(name, "rps"), baseline: med("direct", "rps"), target: c.rateTarget, digits: 0 })
       report.add({ ...row, metric: `${c.label} p50 latency`, unit: "ms", tunnel: med(name, "p50"), baseline: med("direct", "p50") })
       report.add({ ...row, metric: `${c.label} p99 latency`, unit: "ms", tunnel: med(name, "p99"), baseline: med("direct", "p99"), target: c.p99Target })
-      if (!relay.missing) {
-        report.add({ ...row, metric: `${c.label} rate, vs a bare relay`, unit: "req/s", tunnel: med(name, "rps"), baseline: med(RELAY, "rps"), baselineName: RELAY, digits: 0 })
+      for (const r of references) {
+        report.add({ ...row, metric: `${c.label} rate, vs ${r.against}`, unit: "req/s", tunnel: med(name, "rps"), baseline: med(r.name, "rps"), baselineName: r.name, digits: 0 })
       }
       const errors = runs[name].reduce((n, r) => n + (r.errors ? errorCount(r.errors) : 0), 0)
       if (errors > 0) report.note(`${name} ${c.label}: wrk counted ${errors} socket errors / bad responses through the tunnel (details in the JSON runs)`)
     }
   }
   for (const t of tunnels) ctx.noteShutdown(t, await t.stop())
-  if (!relay.missing) await relay.stop()
+  for (const r of references) await r.stop()
   await server.stop()
   return raw
 }

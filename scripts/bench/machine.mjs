@@ -40,6 +40,7 @@ export function machineInfo(root, binary, measured, fdLimit) {
     iperf3: toolVersion("iperf3", ["--version"]),
     socat: toolVersion("socat", ["-V"]),
     wrk: toolVersion("wrk", ["-v"]),
+    haproxy: toolVersion("haproxy", ["-v"]),
     fdLimit,
     tcp: {
       ip_local_port_range: firstLine("sysctl", ["-n", "net.ipv4.ip_local_port_range"]),

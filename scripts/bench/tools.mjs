@@ -1,26 +1,33 @@
 // The external load tools: present, installed with apt-get when we are root, or a clear message.
 import { spawnSync } from "node:child_process"
 
-/** Program name -> Debian package. */
+/** Program name -> Debian package: the tools the benchmark needs. */
 const TOOLS = { iperf3: "iperf3", socat: "socat", wrk: "wrk" }
+/** Tools of a reference measurement only: installed along, left out with a note when they cannot be had. */
+const OPTIONAL = { haproxy: "haproxy" }
 
-const has = (cmd) => spawnSync("sh", ["-c", `command -v ${cmd}`], { encoding: "utf8" }).status === 0
+/** Whether `cmd` is on PATH. */
+export const has = (cmd) => spawnSync("sh", ["-c", `command -v ${cmd}`], { encoding: "utf8" }).status === 0
 
-/** Makes sure every tool is on PATH; returns an error message when one cannot be had. */
+/** Makes sure every needed tool is on PATH; returns an error message when one cannot be had. */
 export function ensureTools() {
-  const missing = Object.keys(TOOLS).filter((t) => !has(t))
+  const all = { ...TOOLS, ...OPTIONAL }
+  const missing = Object.keys(all).filter((t) => !has(t))
+  const needed = () => Object.keys(TOOLS).filter((t) => !has(t))
   if (missing.length === 0) return undefined
-  const packages = missing.map((t) => TOOLS[t])
+  const packages = missing.map((t) => all[t])
   if (process.getuid?.() === 0 && has("apt-get")) {
     console.error(`bench: installing ${packages.join(" ")} with apt-get`)
     const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" }
     spawnSync("apt-get", ["update", "-q"], { stdio: ["ignore", "ignore", "inherit"], env, timeout: 300_000 })
     spawnSync("apt-get", ["install", "-y", "-q", "--no-install-recommends", ...packages], { stdio: ["ignore", "ignore", "inherit"], env, timeout: 600_000 })
-    const still = Object.keys(TOOLS).filter((t) => !has(t))
+    const still = needed()
     if (still.length === 0) return undefined
     return `bench: apt-get could not install ${still.join(", ")}; install them and run again`
   }
-  return `bench: missing ${missing.join(", ")}. Install them (Debian/Ubuntu: sudo apt-get install ${packages.join(" ")}) and run again.`
+  const still = needed()
+  if (still.length === 0) return undefined
+  return `bench: missing ${still.join(", ")}. Install them (Debian/Ubuntu: sudo apt-get install ${still.map((t) => TOOLS[t]).join(" ")}) and run again.`
 }
 
 /** The first line a tool prints about its version (for the machine info). */
