@@ -11,21 +11,23 @@ export const has = (cmd) => spawnSync("sh", ["-c", `command -v ${cmd}`], { encod
 
 /** Makes sure every needed tool is on PATH; returns an error message when one cannot be had. */
 export function ensureTools() {
-  const all = { ...TOOLS, ...OPTIONAL }
-  const missing = Object.keys(all).filter((t) => !has(t))
-  const needed = () => Object.keys(TOOLS).filter((t) => !has(t))
-  if (missing.length === 0) return undefined
-  const packages = missing.map((t) => all[t])
+  const absent = (tools) => Object.keys(tools).filter((t) => !has(t))
+  if (absent(TOOLS).length === 0 && absent(OPTIONAL).length === 0) return undefined
   if (process.getuid?.() === 0 && has("apt-get")) {
-    console.error(`bench: installing ${packages.join(" ")} with apt-get`)
     const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" }
     spawnSync("apt-get", ["update", "-q"], { stdio: ["ignore", "ignore", "inherit"], env, timeout: 300_000 })
-    spawnSync("apt-get", ["install", "-y", "-q", "--no-install-recommends", ...packages], { stdio: ["ignore", "ignore", "inherit"], env, timeout: 600_000 })
-    const still = needed()
-    if (still.length === 0) return undefined
-    return `bench: apt-get could not install ${still.join(", ")}; install them and run again`
+    // one install per group: a package apt cannot find fails its whole command, and an optional one
+    // must not cost the needed ones
+    for (const tools of [TOOLS, OPTIONAL]) {
+      const packages = absent(tools).map((t) => tools[t])
+      if (packages.length === 0) continue
+      console.error(`bench: installing ${packages.join(" ")} with apt-get`)
+      spawnSync("apt-get", ["install", "-y", "-q", "--no-install-recommends", ...packages], { stdio: ["ignore", "ignore", "inherit"], env, timeout: 600_000 })
+    }
+    const still = absent(TOOLS)
+    return still.length === 0 ? undefined : `bench: apt-get could not install ${still.join(", ")}; install them and run again`
   }
-  const still = needed()
+  const still = absent(TOOLS)
   if (still.length === 0) return undefined
   return `bench: missing ${still.join(", ")}. Install them (Debian/Ubuntu: sudo apt-get install ${still.map((t) => TOOLS[t]).join(" ")}) and run again.`
 }
