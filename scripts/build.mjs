@@ -3,16 +3,16 @@
 // dependency). Type-checking is `npm run typecheck`: Bun does not type-check.
 import { spawnSync } from "node:child_process"
 import { mkdirSync } from "node:fs"
-import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { bunExecutable } from "./bun.mjs"
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..")
-const require = createRequire(import.meta.url)
-const bunPackage = dirname(require.resolve("bun/package.json"))
-// the npm package ships its native executable as bin/bun.exe on every platform
-const bun = join(bunPackage, "bin", "bun.exe")
-const candidates = [bun, join(root, "node_modules", ".bin", "bun")]
+const bun = bunExecutable()
+if (bun === undefined) {
+  console.error("build: cannot find the bun executable; run `npm ci` first")
+  process.exit(1)
+}
 
 mkdirSync(join(root, "dist"), { recursive: true })
 // A service binary must not change behaviour with whatever .env or bunfig.toml sits in its working folder.
@@ -27,10 +27,6 @@ const args = [
   "--outfile",
   "dist/backhaul"
 ]
-for (const exe of candidates) {
-  const r = spawnSync(exe, args, { cwd: root, stdio: "inherit" })
-  if (r.error?.code === "ENOENT") continue
-  process.exit(r.status ?? 1)
-}
-console.error("build: cannot find the bun executable; run `npm ci` first")
-process.exit(1)
+const r = spawnSync(bun, args, { cwd: root, stdio: "inherit" })
+if (r.error) console.error(`build: cannot run ${bun}: ${r.error.message}`)
+process.exit(r.status ?? 1)

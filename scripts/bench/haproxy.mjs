@@ -51,8 +51,8 @@ async function listening(handle, port, ms) {
 }
 
 /**
- * Starts user port → HAProxy → HAProxy → `targetPort`. Resolves `{ port, pids, stop }` (`pids`: first hop,
- * second hop), or `{ missing }` saying why it cannot run.
+ * Starts user port → HAProxy → HAProxy → `targetPort`. Resolves `{ port, stop }`, or `{ missing }` saying
+ * why it cannot run.
  */
 export async function startHaproxyTwoHop(targetPort) {
   if (!has("haproxy")) return { missing: "`haproxy` is not installed (Debian package `haproxy`)" }
@@ -76,5 +76,5 @@ export async function startHaproxyTwoHop(targetPort) {
     await stop()
     return { missing: `HAProxy did not start: ${e.message}` }
   }
-  return { port: front, pids: [first.pid, second.pid], stop }
+  return { port: front, stop }
 }

@@ -3,6 +3,7 @@ import { spawnSync } from "node:child_process"
 import { existsSync, readFileSync, statSync } from "node:fs"
 import * as os from "node:os"
 import { join } from "node:path"
+import { bunExecutable } from "../bun.mjs"
 import { toolVersion } from "./tools.mjs"
 
 const firstLine = (cmd, args) => {
@@ -27,13 +28,14 @@ function commit(root) {
 
 /** `binary` is dist/backhaul, `measured` the copy the run uses. */
 export function machineInfo(root, binary, measured, fdLimit) {
+  const bun = bunExecutable()
   return {
     cores: Number(firstLine("nproc", [])) || os.availableParallelism(),
     cpu: os.cpus()[0]?.model ?? null,
     memoryMiB: Math.round(os.totalmem() / 2 ** 20),
     kernel: firstLine("uname", ["-r"]),
     node: process.version,
-    bun: firstLine(join(root, "node_modules", ".bin", "bun"), ["--version"]),
+    bun: bun === undefined ? null : firstLine(bun, ["--version"]),
     backhaul: firstLine(measured, ["--version"]),
     binaryBuilt: statSync(binary).mtime.toISOString(),
     commit: commit(root),

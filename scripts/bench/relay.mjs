@@ -2,32 +2,19 @@
 // dependency), so the same two hops and the same socket layer as a tunnel, without any tunnel logic.
 // Measured next to each tunnel, it shows how much of the gap to direct is the tunnel's own work and how
 // much is two extra processes and hops on the same cores. Not a target: a reference.
-import { existsSync } from "node:fs"
-import { createRequire } from "node:module"
-import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { bunExecutable } from "../bun.mjs"
 import { freePorts } from "./net.mjs"
 import * as procs from "./procs.mjs"
 
 const script = fileURLToPath(new URL("./children/relay.mjs", import.meta.url))
-
-/** Bun's binary from the `bun` npm package, or undefined. */
-function bunBinary() {
-  try {
-    const dir = dirname(createRequire(import.meta.url).resolve("bun/package.json"))
-    const exe = join(dir, "bin", "bun.exe")
-    return existsSync(exe) ? exe : undefined
-  } catch {
-    return undefined
-  }
-}
 
 /**
  * Starts user port → hop → hop → `targetPort`. Resolves `{ port, pids, stop }` (`pids`: first hop, second
  * hop), or `{ missing }` saying why it cannot run (then the rows that compare with it are left out).
  */
 export async function startTwoHop(targetPort) {
-  const bun = bunBinary()
+  const bun = bunExecutable()
   if (bun === undefined) return { missing: "Bun (npm package `bun`) is not installed" }
   const [front, middle] = await freePorts(2)
   const hops = [
