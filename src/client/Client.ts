@@ -1,8 +1,9 @@
 /**
  * The client role: keeps one control session with the server, reconnecting on a jittered, capped backoff
  * that starts at `retry_interval` and resets after every healthy session (retry the connect, repeat the
- * session). The server drives the data-channel pool with `OpenData`; data channels that are piping
- * outlive the session that opened them, so a control hiccup never cuts live connections.
+ * session). How user connections reach it is the transport's channel strategy: pooled data channels the
+ * server asks for with `OpenData`, or multiplexer sessions opened for the session's life. Connections
+ * that are piping outlive the session that opened them, so a control hiccup never cuts them.
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -18,10 +19,10 @@ import * as Handshake from "../protocol/Handshake.ts"
 import { ProtocolError } from "../protocol/Protocol.ts"
 import * as Schedules from "../tunnel/Schedules.ts"
 import * as Stats from "../tunnel/Stats.ts"
+import type { ClientContext, ClientSession } from "../transport/Channels.ts"
 import { dial, Transport } from "../transport/Transport.ts"
 import * as Log from "../util/Log.ts"
 import * as Owned from "../net/Owned.ts"
-import * as Dialer from "./Dialer.ts"
 import * as Attempt from "../util/Attempt.ts"
 
 /** A running client, for the program that embeds it. */
@@ -41,10 +42,11 @@ export const make = (config: ClientConfig): Effect.Effect<RunningClient, never, 
     const stats = Stats.make()
     const connected = yield* SubscriptionRef.make(false)
     const log = yield* Log.make
-    let live: Dialer.Session | undefined
-    const dialer: Dialer.DialerContext = {
+    let live: ClientSession | undefined
+    const context: ClientContext = {
       config,
-      transport,
+      carrier: transport.carrier,
+      transport: transport.name,
       stats,
       owned: yield* Owned.make,
       fork: yield* FiberSet.makeRuntime<never, void, never>(),
@@ -52,6 +54,7 @@ export const make = (config: ClientConfig): Effect.Effect<RunningClient, never, 
       warn: Log.rateLimited(log, LogLevel.Warning),
       session: () => live
     }
+    const channels = yield* transport.channels.client(context)
     const server = formatHostPort(config.remote_addr)
 
     if (Redacted.value(config.token) === "") {
@@ -59,10 +62,10 @@ export const make = (config: ClientConfig): Effect.Effect<RunningClient, never, 
     }
 
     const connect = Attempt.attempt(Effect.gen(function*() {
-      const channel = yield* dial(transport, config.remote_addr)
+      const channel = yield* dial(transport.carrier, config.remote_addr)
       const sessionId = yield* Handshake.client(channel, {
         token: config.token,
-        transport: config.transport
+        transport: transport.name
       })
       const welcome = yield* Handshake.readFrame(channel)
       if (welcome._tag !== "Welcome") {
@@ -90,8 +93,9 @@ export const make = (config: ClientConfig): Effect.Effect<RunningClient, never, 
       yield* SubscriptionRef.set(connected, true)
       yield* Effect.logInfo(`connected to ${server} (pool ${welcome.poolSize}, heartbeat ${welcome.heartbeatMs / 1000}s)`)
       live = { id: sessionId, counter: 0 }
+      yield* Effect.forkScoped(channels.session(welcome))
       return yield* Control.run(channel, welcome.heartbeatMs, (frame) => {
-        if (frame._tag === "OpenData") for (let i = 0; i < frame.count; i++) Dialer.start(dialer)
+        if (frame._tag === "OpenData") channels.openData(frame.count)
       })
     }).pipe(
       Effect.ensuring(Effect.sync(() => (live = undefined))),

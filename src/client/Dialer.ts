@@ -1,5 +1,5 @@
 /**
- * The client side of one data channel: open it, join it to the session, wait (idle, in the server's pool)
+ * The pooled strategy's client half, one data channel at a time: open it, join it to the session, wait (idle, in the server's pool)
  * for the server's `Connect`, dial the target — the `forwarder` override for that server port, else the
  * server's choice — and pipe. A target that refuses fails this one connection only.
  *
@@ -10,32 +10,15 @@ import * as Either from "effect/Either"
 import { formatHostPort, type ClientConfig, type HostPort } from "../config/Config.ts"
 import { parseHostPort } from "../config/PortMapping.ts"
 import { type Cancel, type Done, toEffect } from "../net/Callback.ts"
-import type { Owned } from "../net/Owned.ts"
-import type { Fork } from "../net/Tcp.ts"
 import * as LogLevel from "effect/LogLevel"
-import * as Log from "../util/Log.ts"
 import * as Tcp from "../net/Tcp.ts"
 import * as Handshake from "../protocol/Handshake.ts"
 import { ProtocolError } from "../protocol/Protocol.ts"
-import type { Channel, TransportShape } from "../transport/Transport.ts"
+import type { ClientChannels, ClientContext, ClientSession } from "../transport/Channels.ts"
+import type { Channel, TransportError } from "../transport/Transport.ts"
 import * as FramedPipe from "../tunnel/FramedPipe.ts"
 import * as Schedules from "../tunnel/Schedules.ts"
 import * as Stats from "../tunnel/Stats.ts"
-
-/** What every data channel of a client shares. */
-export interface DialerContext {
-  readonly config: ClientConfig
-  readonly transport: TransportShape
-  readonly stats: Stats.Stats
-  /** owns every socket, so closing the client closes them all */
-  readonly owned: Owned
-  /** runs the rare Effect (a retry on its Schedule) in the client's scope */
-  readonly fork: Fork
-  readonly log: Log.Log
-  readonly warn: (message: string) => void
-  /** the live session, if any */
-  readonly session: () => Session | undefined
-}
 
 /** Where a Connect for `port` should go. */
 export const resolveTarget = (
@@ -59,13 +42,9 @@ const parseTarget = (text: string): Either.Either<HostPort, string> => {
   return parsed
 }
 
-type Failure = Tcp.SocketError | ProtocolError
-
-/** The live session data channels join, and the last counter used for one. */
-export interface Session {
-  readonly id: Buffer
-  counter: number
-}
+type Failure = Tcp.SocketError | TransportError | ProtocolError
+type DialerContext = ClientContext
+type Session = ClientSession
 
 /** A data channel of a session, open and announced, waiting for its next Connect. */
 interface Opened {
@@ -77,12 +56,12 @@ interface Opened {
 
 /** Opens a data channel and announces it as the next channel of `session` (one message, no reply). */
 const open = (ctx: DialerContext, session: Session, done: Done<Opened, Failure>): Cancel =>
-  ctx.transport.open(ctx.config.remote_addr, (error, conn) => {
+  ctx.carrier.open(ctx.config.remote_addr, (error, conn) => {
     if (error) return done(error)
     ctx.owned.add(conn!)
     ctx.stats.channels++
     const id = { sessionId: session.id, counter: ++session.counter }
-    Handshake.dataHello(conn!, ctx.config.token, ctx.config.transport, id)
+    Handshake.dataHello(conn!, ctx.config.token, ctx.transport, id)
     done(undefined, { conn: conn!, id, uses: 0 })
   })
 
@@ -125,10 +104,11 @@ const serveOne = (ctx: DialerContext, channel: Opened, done: Done<boolean, Failu
   return () => current()
 }
 
-const retryable = (e: Failure) => e._tag === "SocketError" || e.reason === "Closed" || e.reason === "Timeout"
+const retryable = (e: Failure) =>
+  e._tag === "SocketError" || e._tag === "TransportError" || e.reason === "Closed" || e.reason === "Timeout"
 
 /** Logs how a data channel ended badly: quietly when the session just went away. */
-const report = (ctx: DialerContext, e: Failure): void => {
+export const report = (ctx: DialerContext, e: Failure): void => {
   if (e._tag === "ProtocolError" && (e.reason === "Closed" || e.reason === "UnknownSession")) {
     ctx.log(LogLevel.Debug, `data channel ended: ${e.message}`)
   } else {
@@ -168,3 +148,12 @@ export const start = (ctx: DialerContext): void => {
     )
   })
 }
+
+/** The pooled strategy's client half: a data channel per channel the server asks for. */
+export const make = (ctx: ClientContext): Effect.Effect<ClientChannels> =>
+  Effect.succeed({
+    openData: (count) => {
+      for (let i = 0; i < count; i++) start(ctx)
+    },
+    session: () => Effect.void
+  })

@@ -38,6 +38,12 @@ export interface CommonConfig {
   readonly nodelay: boolean
   readonly log_level: LogLevelName
   readonly mux_session: number
+  /** mux transports: largest Data payload in bytes (the server's value is used by both sides) */
+  readonly mux_framesize: number
+  /** mux transports: the largest receive window one stream grows to, bytes */
+  readonly mux_streambuffer: number
+  /** mux transports: the most bytes all streams of one session may have in flight towards this side */
+  readonly mux_recievebuffer: number
   readonly heartbeat: number
   /** seconds allowed for dialing a peer or target, and for a handshake to complete */
   readonly dial_timeout: number

@@ -153,6 +153,9 @@ const commonFromSection = (s: ConfigSchema.ServerSection | ConfigSchema.ClientSe
   nodelay: s.nodelay,
   log_level: s.log_level,
   mux_session: s.mux_session,
+  mux_framesize: s.mux_framesize,
+  mux_streambuffer: s.mux_streambuffer,
+  mux_recievebuffer: s.mux_recievebuffer,
   heartbeat: s.heartbeat,
   dial_timeout: s.dial_timeout
 })
@@ -243,6 +246,9 @@ const commonDefaults = () => ({
   nodelay: ConfigSchema.defaults.nodelay,
   log_level: ConfigSchema.defaults.log_level,
   mux_session: ConfigSchema.defaults.mux_session,
+  mux_framesize: ConfigSchema.defaults.mux_framesize,
+  mux_streambuffer: ConfigSchema.defaults.mux_streambuffer,
+  mux_recievebuffer: ConfigSchema.defaults.mux_recievebuffer,
   heartbeat: ConfigSchema.defaults.heartbeat,
   dial_timeout: ConfigSchema.defaults.dial_timeout
 })
@@ -283,7 +289,14 @@ const tuningLine = (config: AnyConfig): string =>
     `keepalive ${config.keepalive_period}s`,
     `dial_timeout ${config.dial_timeout}s`,
     `nodelay ${config.nodelay ? "on" : "off"}`,
-    ...(config.transport.includes("mux") ? [`mux_session ${config.mux_session}`] : []),
+    ...(config.transport.includes("mux")
+      ? [
+        `mux_session ${config.mux_session}`,
+        `mux_framesize ${config.mux_framesize}`,
+        `mux_streambuffer ${config.mux_streambuffer}`,
+        `mux_recievebuffer ${config.mux_recievebuffer}`
+      ]
+      : []),
     `log_level ${config.log_level}`
   ].join(", ")
 

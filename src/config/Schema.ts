@@ -30,6 +30,11 @@ export const defaults = {
   nodelay: true,
   log_level: "info" as LogLevelName,
   mux_session: 1,
+  // The Go tool's mux_framesize default; mux_streambuffer and mux_recievebuffer are ours (its 64 KiB
+  // stream buffer is under the 256 KiB every stream starts with, see transport/mux/Settings.ts).
+  mux_framesize: 32_768,
+  mux_streambuffer: 4 * 1024 * 1024,
+  mux_recievebuffer: 16 * 1024 * 1024,
   heartbeat: 10,
   dial_timeout: 10,
   channel_size: 2048,
@@ -247,9 +252,6 @@ export const compatibilityKeys = [
   "aggressive_pool",
   "mux_con",
   "mux_version",
-  "mux_framesize",
-  "mux_recievebuffer",
-  "mux_streambuffer",
   "sniffer",
   "web_port",
   "sniffer_log",
@@ -283,6 +285,9 @@ const common = {
   nodelay: withDefault(boolean, () => defaults.nodelay),
   log_level: withDefault(LogLevel, () => defaults.log_level),
   mux_session: withDefault(integer(1, 256), () => defaults.mux_session),
+  mux_framesize: withDefault(integer(1_024, 1_048_576), () => defaults.mux_framesize),
+  mux_streambuffer: withDefault(integer(1_024, 1_073_741_824), () => defaults.mux_streambuffer),
+  mux_recievebuffer: withDefault(integer(65_536, 1_073_741_824), () => defaults.mux_recievebuffer),
   heartbeat: withDefault(integer(1, 3_600), () => defaults.heartbeat),
   dial_timeout: withDefault(integer(1, 600), () => defaults.dial_timeout)
 }
@@ -318,11 +323,22 @@ export const knownKeys = {
   client: Object.keys(ClientSection.fields)
 } as const
 
+/** Keys accepted and ignored for a reason other than "not yet", with that reason. */
+const ignoredBecause: Readonly<Record<string, string>> = {
+  mux_version: "the multiplexer here is backhaul's own (its version travels in every frame), not smux v1/v2",
+  mux_con: "every user connection is a stream of its own; mux_session sets how many connections carry them"
+}
+
 /** The warning for a compatibility key present in the file. */
-export const compatibilityWarning = (role: "server" | "client", key: string): string =>
-  role === "client" && key === "connection_pool"
-    ? `client.connection_pool: accepted for compatibility but ignored; the server's connection_pool decides the pool size`
-    : `${role}.${key}: accepted for compatibility but not implemented yet; ignored`
+export const compatibilityWarning = (role: "server" | "client", key: string): string => {
+  if (role === "client" && key === "connection_pool") {
+    return `client.connection_pool: accepted for compatibility but ignored; the server's connection_pool decides the pool size`
+  }
+  const why = ignoredBecause[key]
+  return why === undefined
+    ? `${role}.${key}: accepted for compatibility but not implemented yet; ignored`
+    : `${role}.${key}: accepted for compatibility but ignored: ${why}`
+}
 
 /** One warning per compatibility key present in a section, in the order of `compatibilityKeys`. */
 export const compatibilityWarnings = (

@@ -7,7 +7,7 @@
  * types and loads under Node and Deno (which never construct it).
  */
 import type { Done } from "./Callback.ts"
-import { type Backend, type Conn, ConnBase, type SocketOptions } from "./Conn.ts"
+import { type Backend, type Conn, ConnBase, type Peer, type SocketOptions } from "./Conn.ts"
 
 const ignore = () => {}
 
@@ -79,8 +79,8 @@ export class BunConn extends ConnBase {
     socket.data = this
   }
 
-  protected describeRemote(): string {
-    return `${this.socket.remoteAddress}:${this.socket.remotePort ?? "?"}`
+  protected describePeer(): Peer {
+    return { host: this.socket.remoteAddress ?? "?", port: this.socket.remotePort ?? 0 }
   }
 
   setKeepAlive(seconds: number): void {

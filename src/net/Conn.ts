@@ -10,6 +10,11 @@
 import { ProtocolError } from "../protocol/Protocol.ts"
 import type { Cancel, Done } from "./Callback.ts"
 
+/** What a sink wakes when it can take more: a paused connection, or anything else that waits. */
+export interface Resumable {
+  resume(): void
+}
+
 /** Where `forward` delivers bytes: a connection, or anything that writes with backpressure. */
 export interface Sink {
   /** takes bytes; false asks the source to pause until `whenDrained` */
@@ -17,12 +22,22 @@ export interface Sink {
   /** the source's input ended cleanly */
   end(): void
   /** asks `source` to resume reading once the sink can take more (undefined: forget any such request) */
-  whenDrained(source: Conn | undefined): void
+  whenDrained(source: Resumable | undefined): void
+}
+
+/** Where a connection comes from: the socket's peer, or (behind a trusted proxy) the one it forwards. */
+export interface Peer {
+  /** an IP address (IPv6 without brackets) or a name */
+  readonly host: string
+  /** 0 when unknown */
+  readonly port: number
 }
 
 /** A byte connection with half-close. */
 export interface Conn extends Sink {
-  /** the peer, as `host:port` */
+  /** the peer, structured */
+  readonly peer: Peer
+  /** the peer, as `host:port` (`[v6]:port`) */
   readonly remote: string
   /** bytes received so far */
   readonly bytesRead: number
@@ -90,17 +105,22 @@ export abstract class ConnBase implements Conn {
   private bufferedBytes = 0
   private pending: PendingRead | undefined
   private sink: Sink | undefined
-  private drainSource: Conn | undefined
+  private drainSource: Resumable | undefined
   private closeCallbacks: Array<(conn: Conn) => void> | undefined
   private paused = false
-  private remoteText: string | undefined
+  private peerAddress: Peer | undefined
 
   /** the peer's address, asked of the socket only when first needed (each ask is a system call) */
-  get remote(): string {
-    return (this.remoteText ??= this.describeRemote())
+  get peer(): Peer {
+    return (this.peerAddress ??= this.describePeer())
   }
 
-  protected abstract describeRemote(): string
+  get remote(): string {
+    const { host, port } = this.peer
+    return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`
+  }
+
+  protected abstract describePeer(): Peer
   abstract setKeepAlive(seconds: number): void
   abstract write(chunk: Uint8Array): boolean
   abstract end(): void
@@ -179,7 +199,7 @@ export abstract class ConnBase implements Conn {
     this.resumeReading()
   }
 
-  whenDrained(source: Conn | undefined): void {
+  whenDrained(source: Resumable | undefined): void {
     this.drainSource = source
   }
 

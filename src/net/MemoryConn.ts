@@ -2,33 +2,33 @@
  * A connected pair of in-memory `Conn`s: what one writes, the other reads, with half-close and reset.
  * For tests and for programs that embed the protocol without sockets. Writes never apply backpressure.
  */
-import { type Conn, ConnBase } from "./Conn.ts"
+import { type Conn, ConnBase, type Peer } from "./Conn.ts"
 
 class MemoryConn extends ConnBase {
-  peer: MemoryConn | undefined
+  other: MemoryConn | undefined
   private ended = false
 
   constructor(private readonly name: string) {
     super()
   }
 
-  protected describeRemote(): string {
-    return this.name
+  protected describePeer(): Peer {
+    return { host: this.name, port: 0 }
   }
 
   setKeepAlive(): void {}
 
   write(chunk: Uint8Array): boolean {
-    if (!this.ended && !this.closed) this.peer?.received(Buffer.from(chunk))
+    if (!this.ended && !this.closed) this.other?.received(Buffer.from(chunk))
     return true
   }
 
   end(): void {
     if (this.ended || this.closed) return
     this.ended = true
-    this.peer?.receivedEnd()
+    this.other?.receivedEnd()
     this.closeIfDone()
-    this.peer?.closeIfDone()
+    this.other?.closeIfDone()
   }
 
   close(): void {
@@ -38,7 +38,7 @@ class MemoryConn extends ConnBase {
 
   destroy(): void {
     this.receivedClose(false)
-    this.peer?.receivedClose(false)
+    this.other?.receivedClose(false)
   }
 
   private closeIfDone(): void {
@@ -53,7 +53,7 @@ class MemoryConn extends ConnBase {
 export const pair = (remote = "memory"): [Conn, Conn] => {
   const a = new MemoryConn(remote)
   const b = new MemoryConn(remote)
-  a.peer = b
-  b.peer = a
+  a.other = b
+  b.other = a
   return [a, b]
 }

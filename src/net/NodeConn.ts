@@ -4,7 +4,7 @@
  * wait (`write` returning false, then `drain`).
  */
 import * as net from "node:net"
-import { type Backend, ConnBase, type SocketOptions } from "./Conn.ts"
+import { type Backend, ConnBase, type Peer, type SocketOptions } from "./Conn.ts"
 
 const ignore = () => {}
 
@@ -20,8 +20,8 @@ export class NodeConn extends ConnBase {
     if (socket.destroyed) this.receivedClose(false)
   }
 
-  protected describeRemote(): string {
-    return `${this.socket.remoteAddress ?? "?"}:${this.socket.remotePort ?? "?"}`
+  protected describePeer(): Peer {
+    return { host: this.socket.remoteAddress ?? "?", port: this.socket.remotePort ?? 0 }
   }
 
   setKeepAlive(seconds: number): void {

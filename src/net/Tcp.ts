@@ -1,11 +1,10 @@
 /**
  * Plain TCP listening and dialing as scoped resources: the one place connections are created, configured
- * (nodelay, keep-alive, half-open) and registered with a Scope. Used by the `tcp` transport, the server's
+ * (nodelay, keep-alive, half-open) and registered with a Scope. Used by the tcp carrier, the server's
  * user-facing ports and the client's target dials alike. The socket backend is Bun's native one when
  * running under Bun, `node:net` otherwise (`BACKHAUL_SOCKETS=node` forces it).
  */
 import * as Effect from "effect/Effect"
-import * as FiberSet from "effect/FiberSet"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import { formatHostPort, type HostPort } from "../config/Config.ts"
@@ -38,28 +37,24 @@ const choose = (): Backend => {
 /** The socket backend of this process. */
 const backend: Backend = choose()
 
-/** Runs an Effect in the listener's scope: for the rare connection that needs a fiber of its own. */
-export type Fork = (effect: Effect.Effect<void>) => void
-
 /**
  * Binds `address` and calls `onConn` for every accepted connection. Connections belong to the listener:
- * closing the scope stops listening and destroys every connection still open, and interrupts every fiber
- * started with `fork`. Returns the bound address (useful with port 0).
+ * closing the scope stops listening and destroys every connection still open. Returns the bound address
+ * (useful with port 0).
  */
 export const listen = (
   address: HostPort,
   options: SocketOptions,
-  onConn: (conn: Conn, fork: Fork) => void
+  onConn: (conn: Conn) => void
 ): Effect.Effect<HostPort, SocketError, Scope.Scope> =>
   Effect.gen(function*() {
-    const fork: Fork = yield* FiberSet.makeRuntime<never, void, never>()
     const owned = yield* Owned.make
     const listener = yield* Effect.acquireRelease(
       toEffect<Listener, SocketError>((done) => {
         backend.listen(address.host, address.port, options, (conn) => {
           owned.add(conn)
           KeepAlive.later(conn, options.keepaliveSeconds)
-          onConn(conn, fork)
+          onConn(conn)
         }, (error, listener) =>
           error
             ? done(new SocketError({ reason: "Listen", address: formatHostPort(address), detail: error.message }))

@@ -1,5 +1,5 @@
 /**
- * The backhaul wire format, version 2: every constant, message layout and status code lives here, encoded
+ * The backhaul wire format, version 3: every constant, message layout and status code lives here, encoded
  * and decoded by hand (pure functions, no I/O). See docs/protocol.md for the exchange as a whole.
  *
  * A control channel starts with a four-message handshake:
@@ -19,7 +19,7 @@ import type { TransportName } from "../config/Config.ts"
 /** Opens every tunnel channel; anything else on the tunnel port is not a backhaul peer. */
 export const MAGIC = Buffer.from("BKHL", "latin1")
 /** The protocol version this build speaks; peers with another one get a clear error. */
-export const VERSION = 2
+export const VERSION = 3
 export const NONCE_BYTES = 32
 export const SESSION_ID_BYTES = 16
 export const HMAC_BYTES = 32
@@ -264,7 +264,14 @@ export const decodeVerdict = (buf: Buffer): Either.Either<Verdict, ProtocolError
 
 /** Every message sent after the handshake. */
 export type Frame =
-  | { readonly _tag: "Welcome"; readonly heartbeatMs: number; readonly poolSize: number }
+  | {
+    readonly _tag: "Welcome"
+    readonly heartbeatMs: number
+    /** pooled transports: data channels to keep ready; mux transports: sessions to keep open */
+    readonly poolSize: number
+    /** mux transports: the largest Data payload either side sends and accepts (0 for pooled ones) */
+    readonly maxFrame: number
+  }
   | { readonly _tag: "OpenData"; readonly count: number }
   | { readonly _tag: "Ping"; readonly sentAt: number }
   | { readonly _tag: "Goodbye"; readonly reason: string }
@@ -317,9 +324,10 @@ const CONNECT_FIXED_BYTES = 2 + 4 + HMAC_BYTES
 export const encodeFrame = (f: Frame): Buffer => {
   switch (f._tag) {
     case "Welcome": {
-      const p = Buffer.alloc(6)
+      const p = Buffer.alloc(10)
       p.writeUInt32BE(f.heartbeatMs, 0)
       p.writeUInt16BE(f.poolSize, 4)
+      p.writeUInt32BE(f.maxFrame, 6)
       return frame(frameTypes.Welcome, p)
     }
     case "OpenData": {
@@ -361,7 +369,8 @@ export const decodeFramePayload = (type: number, p: Buffer): Either.Either<Frame
   const need = (n: number) => p.length < n ? fail("Truncated", `frame type ${type} needs ${n} bytes, got ${p.length}`) : undefined
   switch (type) {
     case frameTypes.Welcome:
-      return need(6) ?? Either.right({ _tag: "Welcome", heartbeatMs: p.readUInt32BE(0), poolSize: p.readUInt16BE(4) })
+      return need(10) ??
+        Either.right({ _tag: "Welcome", heartbeatMs: p.readUInt32BE(0), poolSize: p.readUInt16BE(4), maxFrame: p.readUInt32BE(6) })
     case frameTypes.OpenData:
       return need(2) ?? Either.right({ _tag: "OpenData", count: p.readUInt16BE(0) })
     case frameTypes.Ping:

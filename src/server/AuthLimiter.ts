@@ -53,9 +53,3 @@ export const make = (options: AuthLimiterOptions) => {
     }
   }
 }
-
-/** The address part of `host:port` (IPv6 in brackets or not). */
-export const hostOf = (remote: string): string => {
-  const i = remote.lastIndexOf(":")
-  return i < 0 ? remote : remote.slice(0, i)
-}

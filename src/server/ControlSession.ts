@@ -1,25 +1,26 @@
 /**
  * The server side of one authenticated control channel: announce the session's settings, make it the
- * hub's live session, and keep it alive with heartbeats until the client goes away, goes silent or is
+ * live session, and keep it alive with heartbeats until the client goes away, goes silent or is
  * replaced by a newer one.
  */
 import * as Effect from "effect/Effect"
 import * as Control from "../protocol/Control.ts"
 import * as Handshake from "../protocol/Handshake.ts"
+import type { ServerChannels } from "../transport/Channels.ts"
 import type { Channel } from "../transport/Transport.ts"
-import { type Hub, SURPLUS_IDLE_MILLIS } from "./Hub.ts"
-
-/** Settings the server dictates to the client. */
-export interface SessionOptions {
-  readonly heartbeatMillis: number
-  readonly poolSize: number
-}
+import type { Sessions } from "./Sessions.ts"
 
 /** Runs one control session to its end; never fails (the reason is logged). */
-export const run = (conn: Channel, sessionId: string, hub: Hub, options: SessionOptions): Effect.Effect<void> => {
+export const run = (
+  conn: Channel,
+  sessionId: string,
+  sessions: Sessions,
+  channels: ServerChannels,
+  heartbeatMillis: number
+): Effect.Effect<void> => {
   return Effect.gen(function*() {
-    Handshake.sendFrame(conn, { _tag: "Welcome", heartbeatMs: options.heartbeatMillis, poolSize: options.poolSize })
-    hub.install({
+    Handshake.sendFrame(conn, { _tag: "Welcome", heartbeatMs: heartbeatMillis, ...channels.welcome })
+    sessions.install({
       id: sessionId,
       send: (frame) => Handshake.sendFrame(conn, frame),
       close: (reason) => {
@@ -30,16 +31,13 @@ export const run = (conn: Channel, sessionId: string, hub: Hub, options: Session
     yield* Effect.logInfo("client session established")
     return yield* Control.run(
       conn,
-      options.heartbeatMillis,
+      heartbeatMillis,
       () => {}, // the client sends nothing but heartbeats; anything else is ignored
-      () => {
-        hub.heal(options.heartbeatMillis * 2)
-        hub.shrink(SURPLUS_IDLE_MILLIS)
-      }
+      channels.tick
     )
   }).pipe(
     Effect.catchAll((e) => Effect.logWarning(`client session ended: ${e.message}`)),
-    Effect.ensuring(Effect.sync(() => hub.uninstall(sessionId))),
+    Effect.ensuring(Effect.sync(() => sessions.uninstall(sessionId))),
     Effect.annotateLogs({ session: sessionId.slice(0, 8), peer: conn.remote })
   )
 }

@@ -1,10 +1,12 @@
 /**
- * The server role: listens for the client on `bind_addr` through the configured transport, admits control
- * and data channels with the v1 handshake, and serves the user-facing ports. User listeners do not depend
- * on a client being connected: they stay bound across client reconnects.
+ * The server role: listens for the client on `bind_addr` through the transport's carrier, admits control
+ * and data channels with the handshake, and serves the user-facing ports through the transport's channel
+ * strategy. User listeners do not depend on a client being connected: they stay bound across client
+ * reconnects.
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as LogLevel from "effect/LogLevel"
 import * as Redacted from "effect/Redacted"
@@ -12,23 +14,33 @@ import type * as Scope from "effect/Scope"
 import { formatHostPort, type HostPort, type ServerConfig } from "../config/Config.ts"
 import type { Done } from "../net/Callback.ts"
 import { deadline } from "../net/Deadline.ts"
-import type { Fork, SocketError } from "../net/Tcp.ts"
 import * as Handshake from "../protocol/Handshake.ts"
 import * as P from "../protocol/Protocol.ts"
 import * as Stats from "../tunnel/Stats.ts"
-import { Transport, type Channel } from "../transport/Transport.ts"
+import type { Fork } from "../transport/Channels.ts"
+import { type Channel, Transport, type TransportError } from "../transport/Transport.ts"
 import * as Log from "../util/Log.ts"
 import * as AuthLimiter from "./AuthLimiter.ts"
 import * as ControlSession from "./ControlSession.ts"
-import * as Hub from "./Hub.ts"
+import { Sessions } from "./Sessions.ts"
 import * as UserPorts from "./UserPorts.ts"
+
+/** What a running server shows the program that embeds it. */
+export interface ServerView {
+  /** the live client session's id, if any */
+  readonly sessionId: string | undefined
+  /** ways through ready now: idle data channels (pooled), or mux sessions (streams) */
+  readonly readyCount: number
+  /** user connections waiting for one */
+  readonly waiting: number
+}
 
 /** A running server, for the program that embeds it. */
 export interface RunningServer {
   /** the address the tunnel listens on (the real port when `bind_addr` used port 0) */
   readonly tunnelAddress: HostPort
   readonly stats: Stats.Stats
-  readonly hub: Hub.Hub
+  readonly hub: ServerView
 }
 
 /** The running server as a service. */
@@ -36,7 +48,7 @@ export class Server extends Context.Tag("backhaul/Server")<Server, RunningServer
 
 /** Tuning the config file does not expose. */
 export interface ServerTuning {
-  /** how long a user connection waits for a data channel before it is closed */
+  /** how long a user connection waits for a way through before it is closed */
   readonly userWaitMillis: number
   /** failed handshakes per address per minute before that address is refused */
   readonly authFailuresPerMinute: number
@@ -48,20 +60,28 @@ const defaultTuning: ServerTuning = { userWaitMillis: 5_000, authFailuresPerMinu
 export const make = (
   config: ServerConfig,
   tuning: ServerTuning = defaultTuning
-): Effect.Effect<RunningServer, SocketError, Transport | Scope.Scope> =>
+): Effect.Effect<RunningServer, TransportError, Transport | Scope.Scope> =>
   Effect.gen(function*() {
     const transport = yield* Transport
     const stats = Stats.make()
-    const hub = Hub.make({
-      poolSize: config.connection_pool,
-      channelSize: config.channel_size,
-      waitMillis: tuning.userWaitMillis
-    })
+    const sessions = new Sessions()
     const limiter = AuthLimiter.make({ maxFailures: tuning.authFailuresPerMinute, windowMillis: 60_000 })
     const log = yield* Log.make
+    const warn = Log.rateLimited(log, LogLevel.Warning)
     const warnRejected = Log.rateLimited(log, LogLevel.Warning)
+    const fork: Fork = yield* FiberSet.makeRuntime<never, void, never>()
     const socketOptions = { nodelay: config.nodelay, keepaliveSeconds: config.keepalive_period }
     const handshakeMillis = config.dial_timeout * 1000
+    const heartbeatMillis = config.heartbeat * 1000
+    const channels = yield* transport.channels.server({
+      config,
+      sessions,
+      stats,
+      log,
+      warn,
+      fork,
+      userWaitMillis: tuning.userWaitMillis
+    })
 
     if (Redacted.value(config.token) === "") {
       yield* Effect.logWarning("token is empty: ANY client that reaches bind_addr can use this tunnel. Set `token`.")
@@ -70,16 +90,15 @@ export const make = (
     const params: Handshake.ServerParams = {
       token: config.token,
       transport: transport.name,
-      admitData: (id) => hub.admit(id)
+      admitData: (id) => sessions.admit(id)
     }
     let liveSource: string | undefined
-    const sessionOptions = { heartbeatMillis: config.heartbeat * 1000, poolSize: config.connection_pool }
 
     // Per tunnel connection: callbacks only. A control channel gets a fiber (one per client session); a
-    // data channel goes to the hub and is owned by the listener until it closes.
-    const onChannel = (channel: Channel, fork: Fork): void => {
+    // data channel goes to the channel strategy and is owned by the listener until it closes.
+    const onChannel = (channel: Channel): void => {
       // the peer's address is asked of the socket only when some address is being limited (a system call)
-      const source = () => AuthLimiter.hostOf(channel.remote)
+      const source = () => channel.peer.host
       // the live client's own address is never locked out by garbage from a neighbour behind the same IP
       if (!limiter.idle && source() !== liveSource && limiter.blocked(source())) {
         stats.rejected++
@@ -110,10 +129,10 @@ export const make = (
           stats.sessions++
           liveSource = source()
           fork(Effect.ensuring(
-            ControlSession.run(channel, id, hub, sessionOptions),
+            ControlSession.run(channel, id, sessions, channels, heartbeatMillis),
             Effect.sync(() => channel.destroy())
           ))
-        } else if (hub.offer(id, { conn: channel, id: ok, uses: 0 })) {
+        } else if (channels.admit(id, channel, ok)) {
           stats.channels++
         } else {
           channel.destroy()
@@ -121,9 +140,20 @@ export const make = (
       })
     }
 
-    const tunnelAddress = yield* transport.listen(config.bind_addr, onChannel)
+    const tunnelAddress = yield* transport.carrier.listen(config.bind_addr, onChannel)
     yield* Effect.logInfo(`tunnel listening on ${formatHostPort(tunnelAddress)} (transport ${transport.name})`)
-    yield* UserPorts.bindAll(config.ports, { hub, token: config.token, stats, socketOptions, log })
+    yield* UserPorts.bindAll(config.ports, socketOptions, channels.serve)
+    const hub: ServerView = {
+      get sessionId() {
+        return sessions.sessionId
+      },
+      get readyCount() {
+        return channels.readyCount()
+      },
+      get waiting() {
+        return channels.waiting()
+      }
+    }
     return { tunnelAddress, stats, hub }
   }).pipe(Effect.annotateLogs({ role: "server" }))
 

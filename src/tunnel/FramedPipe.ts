@@ -13,7 +13,7 @@
  * per request for it).
  */
 import type { Cancel } from "../net/Callback.ts"
-import type { Conn, Sink } from "../net/Conn.ts"
+import type { Conn, Resumable, Sink } from "../net/Conn.ts"
 import * as P from "../protocol/Protocol.ts"
 
 /** How one connection on a channel ended. */
@@ -89,7 +89,7 @@ class Pipe implements Sink {
     this.settleIfDone()
   }
 
-  whenDrained(source: Conn | undefined): void {
+  whenDrained(source: Resumable | undefined): void {
     this.channel.whenDrained(source)
   }
 
@@ -180,7 +180,7 @@ class Inbound implements Sink {
     this.pipe.abort()
   }
 
-  whenDrained(source: Conn | undefined): void {
+  whenDrained(source: Resumable | undefined): void {
     this.pipe.local.whenDrained(source)
   }
 }

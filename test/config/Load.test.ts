@@ -140,9 +140,14 @@ describe("compatibility keys of the newer Go tool", () => {
       for (const key of ConfigSchema.compatibilityKeys) {
         assert.deepStrictEqual(
           warnings.filter((w) => w.startsWith(`server.${key}:`)),
-          [`server.${key}: accepted for compatibility but not implemented yet; ignored`]
+          [ConfigSchema.compatibilityWarning("server", key)]
         )
       }
+      // the mux keys of the Go tool are real keys now
+      assert.strictEqual(s.mux_framesize, 32768)
+      assert.strictEqual(s.mux_recievebuffer, 4194304)
+      assert.strictEqual(s.mux_streambuffer, 65536)
+      assert.include(ConfigSchema.compatibilityWarning("server", "mux_version"), "ignored: the multiplexer here is backhaul's own")
       assert.notProperty(config, "sniffer")
     }))
 
@@ -154,10 +159,7 @@ describe("compatibility keys of the newer Go tool", () => {
       assert.strictEqual(c.dial_timeout, 10)
       assert.deepStrictEqual(warnings, [
         "client.aggressive_pool: accepted for compatibility but not implemented yet; ignored",
-        "client.mux_version: accepted for compatibility but not implemented yet; ignored",
-        "client.mux_framesize: accepted for compatibility but not implemented yet; ignored",
-        "client.mux_recievebuffer: accepted for compatibility but not implemented yet; ignored",
-        "client.mux_streambuffer: accepted for compatibility but not implemented yet; ignored",
+        "client.mux_version: accepted for compatibility but ignored: the multiplexer here is backhaul's own (its version travels in every frame), not smux v1/v2",
         "client.sniffer: accepted for compatibility but not implemented yet; ignored",
         "client.web_port: accepted for compatibility but not implemented yet; ignored",
         "client.sniffer_log: accepted for compatibility but not implemented yet; ignored",
@@ -490,7 +492,7 @@ ports = ["4000=5201", "443-600", "127.0.0.2:700-710=10.0.0.5:22", "[::1]:80=[::1
           "bind_addr: 0.0.0.0:3080",
           "transport: tcpmux",
           "auth: on",
-          "connection_pool 8, channel_size 2048, heartbeat 10s, keepalive 20s, dial_timeout 10s, nodelay on, mux_session 1, log_level info",
+          "connection_pool 8, channel_size 2048, heartbeat 10s, keepalive 20s, dial_timeout 10s, nodelay on, mux_session 1, mux_framesize 32768, mux_streambuffer 4194304, mux_recievebuffer 16777216, log_level info",
           "listeners: 171 ports in 4 mappings",
           "  0.0.0.0:4000 -> 127.0.0.1:5201",
           "  0.0.0.0:443-600 -> 127.0.0.1:443-600",

@@ -6,13 +6,21 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Either from "effect/Either"
-import { Client, Load, PortMapping, Server, TcpTransport, Tunnel } from "../../src/index.ts"
+import { Client, Load, Mux, Pooled, PortMapping, Server, TcpCarrier, Tunnel } from "../../src/index.ts"
 import * as EchoServer from "../../src/net/EchoServer.ts"
 import { freePort } from "../../src/net/FreePort.ts"
 import { roundTrip } from "../helpers/Sockets.ts"
 
+const carrier = TcpCarrier.layer({ keepaliveSeconds: 20, dialTimeoutSeconds: 5 })
+const transports = {
+  "pooled channels over the tcp carrier": Pooled.layer("tcp").pipe(Layer.provide(carrier)),
+  "the multiplexer over the tcp carrier": Mux.layer("tcpmux", { maxFrame: 32768, streamWindow: 1 << 20, sessionWindow: 4 << 20 })
+    .pipe(Layer.provide(carrier))
+}
+
 describe("library surface", () => {
-  it.scopedLive("a program runs server and client layers in-process with an explicit transport layer", () =>
+  for (const [what, transport] of Object.entries(transports)) {
+  it.scopedLive(`a program runs server and client layers in-process with its own transport layer: ${what}`, () =>
     Effect.gen(function*() {
       const echo = yield* EchoServer.make()
       const tunnelPort = yield* freePort()
@@ -23,7 +31,6 @@ describe("library surface", () => {
       const token = Redacted.make("embedded")
       const serverConfig = Load.makeServerConfig({ bind_addr: { host: "127.0.0.1", port: tunnelPort }, ports: [mapping.right], token })
       const clientConfig = Load.makeClientConfig({ remote_addr: { host: "127.0.0.1", port: tunnelPort }, token })
-      const transport = TcpTransport.layer({ nodelay: true, keepaliveSeconds: 20, dialTimeoutSeconds: 5 })
       const app = Layer.merge(Server.layer(serverConfig), Client.layer(clientConfig)).pipe(Layer.provide(transport))
       const ctx = yield* Layer.build(app)
       yield* Effect.provide(Tunnel.awaitConnected, ctx)
@@ -33,4 +40,5 @@ describe("library surface", () => {
       assert.strictEqual(server.tunnelAddress.port, tunnelPort)
       assert.strictEqual(server.stats.sessions, 1)
     }))
+  }
 })

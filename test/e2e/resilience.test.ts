@@ -4,6 +4,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as FiberSet from "effect/FiberSet"
 import * as Redacted from "effect/Redacted"
 import * as net from "node:net"
 import * as EchoServer from "../../src/net/EchoServer.ts"
@@ -38,10 +39,11 @@ describe("resilience", () => {
       const tunnelPort = yield* freePort()
       let sessions = 0
       // a hand-made server: admits the control channel, welcomes it, then says nothing more
-      yield* Tcp.listen({ host: "127.0.0.1", port: tunnelPort }, socketOptions, (socket, fork) =>
+      const fork = yield* FiberSet.makeRuntime<never, unknown, never>()
+      yield* Tcp.listen({ host: "127.0.0.1", port: tunnelPort }, socketOptions, (socket) =>
         fork(Handshake.server(socket, { token, transport: "tcp", admitData: () => "unknown" }).pipe(
           Effect.tap(() => sessions++),
-          Effect.tap(() => Handshake.sendFrame(socket, { _tag: "Welcome", heartbeatMs: 500, poolSize: 0 })),
+          Effect.tap(() => Handshake.sendFrame(socket, { _tag: "Welcome", heartbeatMs: 500, poolSize: 0, maxFrame: 0 })),
           Effect.zipRight(Effect.never),
           Effect.ignore
         )))

@@ -4,6 +4,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as FiberSet from "effect/FiberSet"
 import * as Redacted from "effect/Redacted"
 import type { TransportName } from "../../src/config/Config.ts"
 import type { Conn } from "../../src/net/Conn.ts"
@@ -27,7 +28,8 @@ const exchange = <A>(
     const port = yield* freePort()
     const serverSide = yield* Deferred.make<Admitted, ProtocolError>()
     const replays = ReplayWindow.make()
-    yield* Tcp.listen({ host: "127.0.0.1", port }, options, (conn, fork) =>
+    const fork = yield* FiberSet.makeRuntime<never, unknown, never>()
+    yield* Tcp.listen({ host: "127.0.0.1", port }, options, (conn) =>
       fork(Deferred.complete(
         serverSide,
         Handshake.server(conn, {

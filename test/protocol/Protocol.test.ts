@@ -14,7 +14,8 @@ const frameArb: FastCheck.Arbitrary<P.Frame> = FastCheck.oneof(
   FastCheck.record({
     _tag: FastCheck.constant("Welcome" as const),
     heartbeatMs: FastCheck.integer({ min: 0, max: 0xffffffff }),
-    poolSize: FastCheck.integer({ min: 0, max: 0xffff })
+    poolSize: FastCheck.integer({ min: 0, max: 0xffff }),
+    maxFrame: FastCheck.integer({ min: 0, max: 0xffffffff })
   }),
   FastCheck.record({ _tag: FastCheck.constant("OpenData" as const), count: FastCheck.integer({ min: 0, max: 0xffff }) }),
   FastCheck.record({ _tag: FastCheck.constant("Ping" as const), sentAt: FastCheck.double({ noNaN: true }) }),

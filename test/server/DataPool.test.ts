@@ -1,12 +1,15 @@
 /**
- * The hub's matching of user connections to data channels, with fake channels and a fake session.
+ * The pooled strategy's server state — which session is live (`Sessions`), the data pool (`DataPool`) and
+ * the users waiting (`Waiters`) — with fake channels and a fake session.
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as MemoryConn from "../../src/net/MemoryConn.ts"
 import * as AuthLimiter from "../../src/server/AuthLimiter.ts"
-import * as Hub from "../../src/server/Hub.ts"
+import { type DataChannel, DataPool } from "../../src/server/DataPool.ts"
+import { type LiveSession, Sessions } from "../../src/server/Sessions.ts"
+import { Waiters } from "../../src/server/Waiters.ts"
 import type { Frame } from "../../src/protocol/Protocol.ts"
 
 let counter = 0
@@ -21,7 +24,36 @@ const session = (id: string) => {
 const asked = (sent: ReadonlyArray<Frame>) =>
   sent.reduce((n, f) => n + (f._tag === "OpenData" ? f.count : 0), 0)
 
-describe("Hub", () => {
+/** The three pieces wired as the server wires them, behind one object for the checks below. */
+const Hub = {
+  make: (options: { poolSize: number; channelSize: number; waitMillis: number }) => {
+    const sessions = new Sessions()
+    const waiters = new Waiters<DataChannel>(options)
+    const pool = new DataPool(sessions, waiters, options.poolSize)
+    return {
+      install: (s: LiveSession) => sessions.install(s),
+      uninstall: (id: string) => sessions.uninstall(id),
+      isLive: (id: string) => sessions.isLive(id),
+      admit: sessions.admit.bind(sessions),
+      get sessionId() {
+        return sessions.sessionId
+      },
+      get waiting() {
+        return waiters.size
+      },
+      get readyCount() {
+        return pool.readyCount
+      },
+      offer: pool.offer.bind(pool),
+      release: pool.release.bind(pool),
+      take: () => pool.take(),
+      shrink: pool.shrink.bind(pool),
+      heal: pool.heal.bind(pool)
+    }
+  }
+}
+
+describe("data pool", () => {
   it("asks for the pool on install, and for more only when under half of it is ready or coming", () =>
     Effect.runPromise(Effect.gen(function*() {
       const hub = Hub.make({ poolSize: 4, channelSize: 10, waitMillis: 1000 })
@@ -192,10 +224,5 @@ describe("AuthLimiter", () => {
     const limiter = AuthLimiter.make({ maxFailures: 1, windowMillis: 10, maxEntries: 100 })
     for (let i = 0; i < 10_000; i++) limiter.fail(`10.0.${i >> 8}.${i & 255}`, i)
     assert.isTrue(limiter.blocked("10.0.39.15", 9_999))
-  })
-
-  it("hostOf strips the port, IPv6 included", () => {
-    assert.strictEqual(AuthLimiter.hostOf("1.2.3.4:555"), "1.2.3.4")
-    assert.strictEqual(AuthLimiter.hostOf("::1:555"), "::1")
   })
 })

@@ -1,0 +1,118 @@
+/**
+ * The streams strategy's server half: the multiplexer sessions the live client keeps open
+ * (`mux_session` of them), and a new stream on the least loaded one for every user connection — its
+ * first frame the `Connect`, proven with the token over the session's id and the stream's id, then the
+ * user's bytes with no framing of ours on top of the multiplexer's. While the client has no session up
+ * (it is reconnecting), user connections wait, bounded like the pooled ones.
+ *
+ * Sessions belong to the control session they joined: when it ends or is replaced they go away
+ * gracefully (GoAway: no new streams, live ones finish).
+ *
+ * Per-connection path: plain callbacks; one fiber per session for its pings.
+ */
+import * as Effect from "effect/Effect"
+import * as LogLevel from "effect/LogLevel"
+import type { Conn } from "../net/Conn.ts"
+import * as Handshake from "../protocol/Handshake.ts"
+import type { ServerChannels, ServerContext } from "../transport/Channels.ts"
+import * as Frame from "../transport/mux/Frame.ts"
+import { keepAlive, Session } from "../transport/mux/Session.ts"
+import type { MuxSettings } from "../transport/mux/Settings.ts"
+import * as Pipe from "../tunnel/Pipe.ts"
+import * as Stats from "../tunnel/Stats.ts"
+import type { UserPort } from "./UserPorts.ts"
+import { type WaitError, Waiters } from "./Waiters.ts"
+
+/** A mux session and the data-channel identity it joined with (what its Connects are proven over). */
+interface Joined {
+  readonly session: Session
+  readonly id: Handshake.DataChannelId
+  readonly owner: string
+}
+
+/** Builds the server half for one server. */
+export const make = (ctx: ServerContext, settings: MuxSettings): Effect.Effect<ServerChannels> =>
+  Effect.sync(() => {
+    const { config, stats, log, warn } = ctx
+    const heartbeatMillis = config.heartbeat * 1000
+    const waiters = new Waiters<Joined>({ channelSize: config.channel_size, waitMillis: ctx.userWaitMillis })
+    let live: Array<Joined> = []
+
+    /** the least loaded session that takes new streams */
+    const pick = (): Joined | undefined => {
+      let best: Joined | undefined
+      for (const j of live) {
+        if (j.session.draining || j.session.ended !== undefined) continue
+        if (best === undefined || j.session.load < best.session.load) best = j
+      }
+      return best
+    }
+
+    const drain = () => {
+      const old = live
+      live = []
+      for (const j of old) j.session.goAway(Frame.GoAway.Normal)
+    }
+    ctx.sessions.watch({ installed: drain, uninstalled: drain })
+
+    const through = (user: Conn, port: UserPort, joined: Joined): void => {
+      const stream = joined.session.open()
+      if (stream === undefined) return serve(user, port) // it just went away: another, or wait
+      Handshake.sendFrame(stream, Handshake.connectFrame(config.token, joined.id, stream.id, port.port, port.target))
+      Stats.started(stats)
+      Pipe.run(user, stream, (outcome) => {
+        Stats.finished(stats, { aToB: outcome.sent, bToA: outcome.received })
+        log(LogLevel.Debug, () => `port ${port.port}: closed, ${outcome.sent} bytes up, ${outcome.received} down`)
+      })
+    }
+    const failed = (port: UserPort, e: WaitError) => {
+      if (e.reason === "Full") {
+        stats.refused++
+        return warn(`port ${port.port}: refused a connection, ${waiters.size} already waiting (channel_size)`)
+      }
+      stats.failed++
+      warn(`port ${port.port}: no tunnel session came up in time; closed the connection`)
+    }
+    const wait = (user: Conn, port: UserPort): void => {
+      const gone = () => cancel()
+      user.onClose(gone)
+      const cancel = waiters.wait((error, joined) => {
+        user.offClose(gone)
+        if (error) {
+          user.destroy()
+          return failed(port, error)
+        }
+        through(user, port, joined!)
+      })
+    }
+    const serve = (user: Conn, port: UserPort): void => {
+      const joined = pick()
+      if (joined !== undefined) through(user, port, joined)
+      else wait(user, port)
+    }
+
+    const admit = (owner: string, channel: Conn, id: Handshake.DataChannelId): boolean => {
+      if (!ctx.sessions.isLive(owner)) return false
+      const session = new Session(channel, settings, true)
+      const joined: Joined = { session, id, owner }
+      live.push(joined)
+      session.onClose((end) => {
+        live = live.filter((j) => j !== joined)
+        log(LogLevel.Debug, `mux session from ${channel.remote} ended: ${end.reason}: ${end.detail}`)
+      })
+      session.start()
+      ctx.fork(Effect.asVoid(keepAlive(session, heartbeatMillis)))
+      // users who waited for the client to come back go first
+      while (waiters.size > 0 && session.ended === undefined) waiters.offer(pick() ?? joined)
+      return true
+    }
+
+    return {
+      welcome: { poolSize: config.mux_session, maxFrame: settings.maxFrame },
+      admit,
+      serve,
+      tick: () => {},
+      readyCount: () => live.length,
+      waiting: () => waiters.size
+    }
+  })

@@ -1,0 +1,35 @@
+/**
+ * The tcp carrier: every carrier connection is its own TCP connection. It decides its own socket
+ * options: the tunnel hop always runs without Nagle (it forwards what it reads as it reads it, so Nagle
+ * there only adds delayed-ACK stalls: a Connect header followed by the first bytes waited ~40 ms), with
+ * TCP keep-alive after `keepalive_period` as its keepalive; `nodelay` keeps its meaning on the user-facing
+ * and target sockets, where the application's own small writes are.
+ */
+import * as Layer from "effect/Layer"
+import * as Effect from "effect/Effect"
+import * as Tcp from "../net/Tcp.ts"
+import { Carrier, type CarrierShape, TransportError } from "./Transport.ts"
+
+/** Options of the tcp carrier. */
+export interface TcpCarrierOptions {
+  readonly keepaliveSeconds: number
+  readonly dialTimeoutSeconds: number
+}
+
+const fromSocket = (e: Tcp.SocketError): TransportError =>
+  new TransportError({ reason: e.reason, address: e.address, detail: e.detail, cause: e })
+
+/** Builds the tcp carrier. */
+export const make = (options: TcpCarrierOptions): CarrierShape => {
+  const socket: Tcp.SocketOptions = { nodelay: true, keepaliveSeconds: options.keepaliveSeconds }
+  return {
+    name: "tcp",
+    listen: (address, onChannel) => Effect.mapError(Tcp.listen(address, socket, onChannel), fromSocket),
+    open: (address, done) =>
+      Tcp.connect(address, socket, options.dialTimeoutSeconds, (error, conn) =>
+        error ? done(fromSocket(error)) : done(undefined, conn))
+  }
+}
+
+/** The tcp carrier as a layer. */
+export const layer = (options: TcpCarrierOptions): Layer.Layer<Carrier> => Layer.succeed(Carrier, make(options))
