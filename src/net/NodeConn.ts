@@ -56,8 +56,11 @@ export class NodeConn extends ConnBase {
     this.socket.setTimeout(10_000, () => this.socket.destroy())
   }
 
+  /** an abort: the peer sees a reset (RST), as with Bun's `terminate`, so a reset crosses the tunnel as one */
   destroy(): void {
-    if (!this.socket.destroyed) this.socket.destroy()
+    if (this.socket.destroyed) return
+    if (typeof this.socket.resetAndDestroy === "function" && this.socket.readyState !== "opening") this.socket.resetAndDestroy()
+    else this.socket.destroy()
   }
 
   protected pauseReading(): void {

@@ -274,6 +274,11 @@ export class MuxStream extends ConnBase {
     this.host.send(Frame.Type.WindowUpdate, this.takeOpenFlag(), this.id, delta)
   }
 
+  /** the window this side grants now: 256 KiB at first, doubled while the reader keeps up */
+  get receiveWindow(): number {
+    return this.window
+  }
+
   /** bytes this stream received but the local side has not taken (for tests and stats) */
   get heldBytes(): number {
     return this.held
