@@ -3,6 +3,7 @@
  * port per target and a client of it, and the processes started and ready.
  */
 import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
 import { join } from "node:path"
 import { freePort } from "../../src/net/FreePort.ts"
 import * as Processes from "./Processes.ts"
@@ -17,6 +18,8 @@ export interface Options {
   readonly extra?: ReadonlyArray<string>
   /** the client's command line for its config path (default `-c path`) */
   readonly clientArgs?: (configPath: string) => ReadonlyArray<string>
+  /** the port the client dials instead of the server's (a proxy in between) */
+  readonly via?: (tunnelPort: number) => Effect.Effect<number, never, Scope.Scope>
 }
 
 /** A server process with one user port per target port, listening; and the client config beside it. */
@@ -24,12 +27,13 @@ export const server = (targets: ReadonlyArray<number>, options: Options = {}) =>
   Effect.gen(function*() {
     const token = options.token ?? "native"
     const tunnelPort = yield* freePort()
+    const remotePort = options.via ? yield* options.via(tunnelPort) : tunnelPort
     const userPorts = yield* Effect.forEach(targets, () => freePort())
     const ports = targets.map((t, i) => `"127.0.0.1:${userPorts[i]}=127.0.0.1:${t}"`).join(", ")
     const common = [`token = "${token}"`, ...(options.extra ?? [])]
     const dir = Processes.tempFiles({
       "server.toml": ["[server]", `bind_addr = "127.0.0.1:${tunnelPort}"`, ...common, `ports = [${ports}]`].join("\n"),
-      "client.toml": ["[client]", `remote_addr = "127.0.0.1:${tunnelPort}"`, ...common, "retry_interval = 1"].join("\n")
+      "client.toml": ["[client]", `remote_addr = "127.0.0.1:${remotePort}"`, ...common, "retry_interval = 1"].join("\n")
     })
     const process = yield* Processes.start(binary, ["-c", join(dir, "server.toml")])
     yield* process.waitFor(new RegExp(`user ports: ${targets.length} of ${targets.length} listening`))
