@@ -30,9 +30,11 @@ export const defaults = {
   nodelay: true,
   log_level: "info" as LogLevelName,
   mux_session: 1,
-  // The Go tool's mux_framesize default; mux_streambuffer and mux_recievebuffer are ours (its 64 KiB
-  // stream buffer is under the 256 KiB every stream starts with, see transport/mux/Settings.ts).
-  mux_framesize: 32_768,
+  // Ours, not the Go tool's 32 KiB: frames of a chunk are written in one go anyway (one system call per
+  // chunk, see mux/Session.sendData), so small frames only add copies — measured, 32 KiB frames cost
+  // ~15 % of bulk throughput against 1 MiB. Its 64 KiB stream buffer is under the 256 KiB every stream
+  // starts with (see transport/mux/Settings.ts).
+  mux_framesize: 1_048_576,
   mux_streambuffer: 4 * 1024 * 1024,
   mux_recievebuffer: 16 * 1024 * 1024,
   heartbeat: 10,
@@ -285,7 +287,7 @@ const common = {
   nodelay: withDefault(boolean, () => defaults.nodelay),
   log_level: withDefault(LogLevel, () => defaults.log_level),
   mux_session: withDefault(integer(1, 256), () => defaults.mux_session),
-  mux_framesize: withDefault(integer(1_024, 1_048_576), () => defaults.mux_framesize),
+  mux_framesize: withDefault(integer(1_024, 16_777_216), () => defaults.mux_framesize),
   mux_streambuffer: withDefault(integer(1_024, 1_073_741_824), () => defaults.mux_streambuffer),
   mux_recievebuffer: withDefault(integer(65_536, 1_073_741_824), () => defaults.mux_recievebuffer),
   heartbeat: withDefault(integer(1, 3_600), () => defaults.heartbeat),

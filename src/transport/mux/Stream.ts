@@ -20,6 +20,8 @@ export interface StreamHost {
   readonly congested: boolean
   /** writes a frame with an optional payload range; false when the carrier asks to wait */
   send(type: Frame.FrameType, flags: number, id: number, length: number, payload?: Uint8Array, start?: number): boolean
+  /** writes `length` bytes of `chunk` from `start` as Data frames of at most `maxFrame` each */
+  sendData(flags: number, id: number, chunk: Uint8Array, start: number, length: number): void
   /** this stream waits for session credit or for the carrier to drain */
   blocked(stream: MuxStream): void
   /** bytes the local side took: session credit may go back */
@@ -87,7 +89,7 @@ export class MuxStream extends ConnBase {
   private sendFrom(chunk: Uint8Array, at: number): boolean {
     const host = this.host
     while (at < chunk.length) {
-      const n = host.congested ? 0 : Math.min(chunk.length - at, this.credit, host.sessionCredit, host.maxFrame)
+      const n = host.congested ? 0 : Math.min(chunk.length - at, this.credit, host.sessionCredit)
       if (n <= 0) {
         this.queue = [chunk]
         this.queueStart = at
@@ -96,7 +98,7 @@ export class MuxStream extends ConnBase {
       }
       this.credit -= n
       host.sessionCredit -= n
-      host.send(Frame.Type.Data, this.takeOpenFlag(), this.id, n, chunk, at)
+      host.sendData(this.takeOpenFlag(), this.id, chunk, at, n)
       at += n
     }
     if (host.congested) {
