@@ -3,6 +3,7 @@
 import { freePorts, HOST } from "./net.mjs"
 import * as procs from "./procs.mjs"
 import { interleaved, median } from "./stats.mjs"
+import { bulkVsTcp } from "./targets.mjs"
 import * as tunnel from "./tunnel.mjs"
 
 const CASES = [
@@ -31,8 +32,10 @@ async function iperf(port, { reverse, streams }, seconds) {
       continue
     }
     if (!json.error) {
+      const perStream = (json.end.streams ?? []).map((st) => (st.receiver?.bits_per_second ?? NaN) / 1e9)
       return {
         gbps: json.end.sum_received.bits_per_second / 1e9,
+        perStream,
         retransmits: json.end.sum_sent?.retransmits ?? null,
         cpu: json.end.cpu_utilization_percent ?? null
       }
@@ -89,6 +92,28 @@ export async function bulk(ctx) {
         target: "bulk",
         runs: runs[t.transport]
       })
+      if (t.transport !== "tcp" && runs.tcp) {
+        report.add({
+          transport: t.transport,
+          section: "bulk",
+          metric: `${c.label}, vs tcp`,
+          unit,
+          tunnel: med(t.transport),
+          baseline: med("tcp"),
+          baselineName: "tcp",
+          target: bulkVsTcp(t.transport, c.key)
+        })
+      }
+      if (c.streams > 1) {
+        // fairness: the slowest and the fastest stream of each run against an equal share of that run's sum
+        const shares = runs[t.transport].filter((r) => r.perStream?.length === c.streams).map((r) => {
+          const fair = r.perStream.reduce((a, b) => a + b, 0) / c.streams
+          return { min: Math.min(...r.perStream) / fair, max: Math.max(...r.perStream) / fair }
+        })
+        const row = { transport: t.transport, section: "bulk", unit: "× fair share", baselineName: "fair share", baseline: 1 }
+        report.add({ ...row, metric: `${c.label}: slowest stream`, tunnel: median(shares.map((x) => x.min)), target: "fairShare" })
+        report.add({ ...row, metric: `${c.label}: fastest stream`, tunnel: median(shares.map((x) => x.max)) })
+      }
     }
   }
   for (const t of tunnels) ctx.noteShutdown(t, await t.stop())

@@ -101,7 +101,7 @@ export async function scale(ctx) {
         metric: `${label}: RSS growth per conn, server+client`,
         unit: "KiB",
         tunnel: growth / n,
-        target: asked === 10_000 ? "rssPerConn" : undefined
+        target: asked === 10_000 ? (transport.includes("mux") ? "rssPerStream" : "rssPerConn") : undefined
       })
     }
   }

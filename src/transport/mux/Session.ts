@@ -125,6 +125,17 @@ export class Session implements Sink, StreamHost, Resumable {
     return stream
   }
 
+  /**
+   * A ping if none is in flight: sent with every WindowUpdate, so the round-trip estimate that window
+   * growth compares against includes the queueing of the moment. With only the heartbeat's ping the
+   * estimate was the idle round trip, the first stream to grow filled the carrier, and the streams that
+   * had not grown yet never saw their updates come fast enough to grow (measured: the slowest of 8 at
+   * 0.2× its fair share).
+   */
+  probe(): void {
+    if (this.pingSentAt === 0) this.ping()
+  }
+
   /** Sends a ping; its answer refreshes the round-trip estimate. */
   ping(): void {
     if (this.ended !== undefined) return
@@ -249,12 +260,25 @@ export class Session implements Sink, StreamHost, Resumable {
     this.wake()
   }
 
-  /** gives every waiting stream its turn, in the order they waited (those still stuck wait again) */
+  /**
+   * Gives waiting streams their turn, in the order they waited. Once the carrier is full again the turns
+   * stop: the streams that have not had one keep their place at the front, ahead of those that just
+   * wrote and wait again — otherwise the first in line would refill the carrier on every drain and the
+   * others starve (measured: the slowest of 8 streams at 0.2× its fair share).
+   */
   private wake(): void {
     if (this.waiting.size === 0) return
     const list = [...this.waiting]
     this.waiting.clear()
-    for (const s of list) s.flush()
+    for (let i = 0; i < list.length; i++) {
+      if (this.congested) {
+        const wrote = this.waiting
+        this.waiting = new Set(list.slice(i))
+        for (const s of wrote) this.waiting.add(s)
+        return
+      }
+      list[i]!.flush()
+    }
   }
 
   // ---------------------------------------------------------------------------------------------------
@@ -379,7 +403,7 @@ export class Session implements Sink, StreamHost, Resumable {
         else if (flags & Frame.Flag.ACK && length === this.pingValue && this.pingSentAt > 0) {
           const sample = performance.now() - this.pingSentAt
           this.pingSentAt = 0
-          this.rttMillis = this.rttMillis === 1 ? sample : this.rttMillis * 0.875 + sample * 0.125
+          this.rttMillis = this.rttMillis * 0.5 + sample * 0.5
         }
         return
       default:

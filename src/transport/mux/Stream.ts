@@ -30,6 +30,8 @@ export interface StreamHost {
   forget(stream: MuxStream): void
   /** round-trip time estimate, ms */
   readonly rttMillis: number
+  /** measures the round trip again if no measurement is under way */
+  probe(): void
 }
 
 export class MuxStream extends ConnBase {
@@ -274,6 +276,7 @@ export class MuxStream extends ConnBase {
     if (delta <= 0) return
     this.recvCredit += delta
     this.host.send(Frame.Type.WindowUpdate, this.takeOpenFlag(), this.id, delta)
+    this.host.probe()
   }
 
   /** the window this side grants now: 256 KiB at first, doubled while the reader keeps up */
