@@ -54,16 +54,26 @@ interface Opened {
   uses: number
 }
 
-/** Opens a data channel and announces it as the next channel of `session` (one message, no reply). */
-const open = (ctx: DialerContext, session: Session, done: Done<Opened, Failure>): Cancel =>
+/**
+ * Opens a carrier connection and announces it as the next data channel of `session` (one message, no
+ * reply): a pooled data channel, or a mux session's connection.
+ */
+export const join = (
+  ctx: DialerContext,
+  session: Session,
+  done: Done<{ readonly conn: Channel; readonly id: Handshake.DataChannelId }, TransportError>
+): Cancel =>
   ctx.carrier.open(ctx.config.remote_addr, (error, conn) => {
     if (error) return done(error)
     ctx.owned.add(conn!)
     ctx.stats.channels++
     const id = { sessionId: session.id, counter: ++session.counter }
     Handshake.dataHello(conn!, ctx.config.token, ctx.transport, id)
-    done(undefined, { conn: conn!, id, uses: 0 })
+    done(undefined, { conn: conn!, id })
   })
+
+const open = (ctx: DialerContext, session: Session, done: Done<Opened, Failure>): Cancel =>
+  join(ctx, session, (error, joined) => (error ? done(error) : done(undefined, { ...joined!, uses: 0 })))
 
 /**
  * Waits for the server's next Connect on an open channel, dials the target and pipes until the connection

@@ -11,7 +11,8 @@
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as LogLevel from "effect/LogLevel"
-import { formatHostPort } from "../config/Config.ts"
+import { formatHostPort, type HostPort } from "../config/Config.ts"
+import type { Conn } from "../net/Conn.ts"
 import { toEffect } from "../net/Callback.ts"
 import * as Tcp from "../net/Tcp.ts"
 import * as Handshake from "../protocol/Handshake.ts"
@@ -19,61 +20,67 @@ import type { ClientChannels, ClientContext, ClientSession, Welcome } from "../t
 import { keepAlive, Session } from "../transport/mux/Session.ts"
 import type { MuxSettings } from "../transport/mux/Settings.ts"
 import type { MuxStream } from "../transport/mux/Stream.ts"
-import { type Channel, TransportError } from "../transport/Transport.ts"
+import type { TransportError } from "../transport/Transport.ts"
 import * as Pipe from "../tunnel/Pipe.ts"
 import * as Schedules from "../tunnel/Schedules.ts"
 import * as Stats from "../tunnel/Stats.ts"
-import { resolveTarget } from "./Dialer.ts"
+import { join, resolveTarget } from "./Dialer.ts"
 
-/** Serves one stream the server opened: its Connect, the target, the pipe. */
+/**
+ * Serves one stream the server opened: its Connect, the target, the pipe. Split in three so that what
+ * lives as long as the connection (the pipe's callback) does not hold the Connect frame, whose MAC is a
+ * view of the carrier's read buffer: an idle stream would pin that whole buffer.
+ */
 const serveStream = (ctx: ClientContext, id: Handshake.DataChannelId, stream: MuxStream): void => {
-  const { config, stats } = ctx
   Handshake.readFrameCb(stream, (error, frame) => {
     if (error) return stream.destroy()
-    if (frame!._tag !== "Connect" || !Handshake.connectIsGenuine(config.token, id, stream.id, frame!)) {
+    if (frame!._tag !== "Connect" || !Handshake.connectIsGenuine(ctx.config.token, id, stream.id, frame!)) {
       ctx.warn(`mux stream ${stream.id}: not a Connect proven with the token; reset`)
       return stream.destroy()
     }
-    const { port, target: asked } = frame!
-    const target = resolveTarget(config, port, asked)
+    const target = resolveTarget(ctx.config, frame!.port, frame!.target)
     if (Either.isLeft(target)) {
-      ctx.warn(`mux stream ${stream.id}: bad target ${JSON.stringify(asked)}: ${target.left}`)
+      ctx.warn(`mux stream ${stream.id}: bad target ${JSON.stringify(frame!.target)}: ${target.left}`)
       return stream.destroy()
     }
-    const options = { nodelay: config.nodelay, keepaliveSeconds: config.keepalive_period }
-    const cancel = Tcp.connect(target.right, options, config.dial_timeout, (error, socket) => {
-      stream.offClose(abandon)
-      if (error) {
-        stats.failed++
-        ctx.warn(`cannot reach ${formatHostPort(target.right)}: ${error.detail}`)
-        return stream.destroy()
-      }
-      if (stream.closed) return socket!.destroy()
-      ctx.owned.add(socket!)
-      Stats.started(stats)
-      Pipe.run(socket!, stream, (outcome) => {
-        Stats.finished(stats, { aToB: outcome.received, bToA: outcome.sent })
-        ctx.log(LogLevel.Debug, () =>
-          `closed ${formatHostPort(target.right)}: ${outcome.received} bytes in, ${outcome.sent} out`)
-      })
-    })
-    // the user went away while the target was being dialed
-    const abandon = () => cancel()
-    stream.onClose(abandon)
+    dial(ctx, stream, target.right)
+  })
+}
+
+const dial = (ctx: ClientContext, stream: MuxStream, target: HostPort): void => {
+  const { config } = ctx
+  const options = { nodelay: config.nodelay, keepaliveSeconds: config.keepalive_period }
+  const cancel = Tcp.connect(target, options, config.dial_timeout, (error, socket) => {
+    stream.offClose(abandon)
+    if (error) {
+      ctx.stats.failed++
+      ctx.warn(`cannot reach ${formatHostPort(target)}: ${error.detail}`)
+      return stream.destroy()
+    }
+    if (stream.closed) return socket!.destroy()
+    pipe(ctx, stream, socket!, target)
+  })
+  // the user went away while the target was being dialed
+  const abandon = () => cancel()
+  stream.onClose(abandon)
+}
+
+const pipe = (ctx: ClientContext, stream: MuxStream, socket: Conn, target: HostPort): void => {
+  ctx.owned.add(socket)
+  Stats.started(ctx.stats)
+  Pipe.run(socket, stream, (outcome) => {
+    Stats.finished(ctx.stats, { aToB: outcome.received, bToA: outcome.sent })
+    ctx.log(LogLevel.Debug, () => `closed ${formatHostPort(target)}: ${outcome.received} bytes in, ${outcome.sent} out`)
   })
 }
 
 /** Opens one mux session of `session` and joins it; resolves once it is running. */
 const open = (ctx: ClientContext, session: ClientSession, settings: MuxSettings) =>
   toEffect<Session, TransportError>((done) =>
-    ctx.carrier.open(ctx.config.remote_addr, (error, conn) => {
+    join(ctx, session, (error, joined) => {
       if (error) return done(error)
-      ctx.owned.add(conn!)
-      ctx.stats.channels++
-      const id = { sessionId: session.id, counter: ++session.counter }
-      Handshake.dataHello(conn!, ctx.config.token, ctx.transport, id)
-      const mux = new Session(conn as Channel, { ...settings, onStream: (s) => serveStream(ctx, id, s) }, false)
-      done(undefined, mux.start())
+      const { conn, id } = joined!
+      done(undefined, new Session(conn, { ...settings, onStream: (s) => serveStream(ctx, id, s) }, false).start())
     })
   )
 

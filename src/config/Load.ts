@@ -309,7 +309,8 @@ export const summarize = (config: AnyConfig): string => {
       `bind_addr: ${formatHostPort(config.bind_addr)}`,
       `transport: ${config.transport}`,
       authLine(config),
-      `connection_pool ${config.connection_pool}, channel_size ${config.channel_size}, ${tuningLine(config)}`,
+      // a mux transport keeps no pool: connection_pool does nothing there
+      `${config.transport.includes("mux") ? "" : `connection_pool ${config.connection_pool}, `}channel_size ${config.channel_size}, ${tuningLine(config)}`,
       `listeners: ${ports} port${ports === 1 ? "" : "s"} in ${config.ports.length} mapping${config.ports.length === 1 ? "" : "s"}`,
       ...config.ports.map((m) => `  ${Mapping.formatListen(m)} -> ${Mapping.formatTarget(m)}`)
     ].join("\n")

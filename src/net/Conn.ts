@@ -106,7 +106,8 @@ export abstract class ConnBase implements Conn {
   private pending: PendingRead | undefined
   private sink: Sink | undefined
   private drainSource: Resumable | undefined
-  private closeCallbacks: Array<(conn: Conn) => void> | undefined
+  /** one callback as itself, several as an array (most connections have one or two; thousands are held) */
+  private closeCallbacks: ((conn: Conn) => void) | Array<(conn: Conn) => void> | undefined
   private paused = false
   private peerAddress: Peer | undefined
 
@@ -176,7 +177,8 @@ export abstract class ConnBase implements Conn {
     if (this.pending !== undefined) this.settle()
     const callbacks = this.closeCallbacks
     this.closeCallbacks = undefined
-    if (callbacks !== undefined) for (const f of callbacks) f(this)
+    if (typeof callbacks === "function") callbacks(this)
+    else if (callbacks !== undefined) for (const f of callbacks) f(this)
   }
 
   /** backend: queued bytes are out; the source that waited on us may read again */
@@ -204,14 +206,20 @@ export abstract class ConnBase implements Conn {
   }
 
   onClose(f: (conn: Conn) => void): void {
+    const callbacks = this.closeCallbacks
     if (this.closed) f(this)
-    else if (this.closeCallbacks === undefined) this.closeCallbacks = [f]
-    else this.closeCallbacks.push(f)
+    else if (callbacks === undefined) this.closeCallbacks = f
+    else if (typeof callbacks === "function") this.closeCallbacks = [callbacks, f]
+    else callbacks.push(f)
   }
 
   offClose(f: (conn: Conn) => void): void {
-    const i = this.closeCallbacks?.indexOf(f) ?? -1
-    if (i >= 0) this.closeCallbacks!.splice(i, 1)
+    const callbacks = this.closeCallbacks
+    if (callbacks === f) this.closeCallbacks = undefined
+    else if (typeof callbacks === "object") {
+      const i = callbacks.indexOf(f)
+      if (i >= 0) callbacks.splice(i, 1)
+    }
   }
 
   read(n: number, done: Done<Buffer, ProtocolError>): Cancel {

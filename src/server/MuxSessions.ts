@@ -21,7 +21,7 @@ import type { MuxSettings } from "../transport/mux/Settings.ts"
 import * as Pipe from "../tunnel/Pipe.ts"
 import * as Stats from "../tunnel/Stats.ts"
 import type { UserPort } from "./UserPorts.ts"
-import { type WaitError, Waiters } from "./Waiters.ts"
+import { holdUser, Waiters } from "./Waiters.ts"
 
 /** A mux session and the data-channel identity it joined with (what its Connects are proven over). */
 interface Joined {
@@ -65,30 +65,11 @@ export const make = (ctx: ServerContext, settings: MuxSettings): Effect.Effect<S
         log(LogLevel.Debug, () => `port ${port.port}: closed, ${outcome.sent} bytes up, ${outcome.received} down`)
       })
     }
-    const failed = (port: UserPort, e: WaitError) => {
-      if (e.reason === "Full") {
-        stats.refused++
-        return warn(`port ${port.port}: refused a connection, ${waiters.size} already waiting (channel_size)`)
-      }
-      stats.failed++
-      warn(`port ${port.port}: no tunnel session came up in time; closed the connection`)
-    }
-    const wait = (user: Conn, port: UserPort): void => {
-      const gone = () => cancel()
-      user.onClose(gone)
-      const cancel = waiters.wait((error, joined) => {
-        user.offClose(gone)
-        if (error) {
-          user.destroy()
-          return failed(port, error)
-        }
-        through(user, port, joined!)
-      })
-    }
+    const report = { stats, warn, waiting: () => waiters.size, what: "tunnel session" }
     const serve = (user: Conn, port: UserPort): void => {
       const joined = pick()
       if (joined !== undefined) through(user, port, joined)
-      else wait(user, port)
+      else holdUser<Joined>(user, port.port, (done) => waiters.wait(done), (j) => through(user, port, j), report)
     }
 
     const admit = (owner: string, channel: Conn, id: Handshake.DataChannelId): boolean => {
@@ -112,6 +93,7 @@ export const make = (ctx: ServerContext, settings: MuxSettings): Effect.Effect<S
       admit,
       serve,
       tick: () => {},
+      shutdown: drain,
       readyCount: () => live.length,
       waiting: () => waiters.size
     }

@@ -14,7 +14,7 @@ import * as FramedPipe from "../tunnel/FramedPipe.ts"
 import * as Stats from "../tunnel/Stats.ts"
 import { type DataChannel, DataPool, SURPLUS_IDLE_MILLIS } from "./DataPool.ts"
 import type { UserPort } from "./UserPorts.ts"
-import { type WaitError, Waiters } from "./Waiters.ts"
+import { holdUser, Waiters } from "./Waiters.ts"
 
 /** Builds the server half for one server. */
 export const make = (ctx: ServerContext): Effect.Effect<ServerChannels & { readonly pool: DataPool }> =>
@@ -34,27 +34,7 @@ export const make = (ctx: ServerContext): Effect.Effect<ServerChannels & { reado
         log(LogLevel.Debug, () => `port ${port.port}: closed, ${outcome.sent} bytes up, ${outcome.received} down`)
       })
     }
-    const failed = (port: UserPort, e: WaitError) => {
-      if (e.reason === "Full") {
-        stats.refused++
-        return warn(`port ${port.port}: refused a connection, ${waiters.size} already waiting (channel_size)`)
-      }
-      stats.failed++
-      warn(`port ${port.port}: no tunnel data channel became ready in time; closed the connection`)
-    }
-    const wait = (socket: Conn, port: UserPort): void => {
-      // a user who resets the connection while waiting gives up its place in the queue
-      const gone = () => cancel()
-      socket.onClose(gone)
-      const cancel = pool.wait((error, channel) => {
-        socket.offClose(gone)
-        if (error) {
-          socket.destroy()
-          return failed(port, error)
-        }
-        through(socket, port, channel!)
-      })
-    }
+    const report = { stats, warn, waiting: () => waiters.size, what: "tunnel data channel" }
 
     return {
       pool,
@@ -63,12 +43,13 @@ export const make = (ctx: ServerContext): Effect.Effect<ServerChannels & { reado
       serve: (socket, port) => {
         const idle = pool.tryTake()
         if (idle) through(socket, port, idle)
-        else wait(socket, port)
+        else holdUser<DataChannel>(socket, port.port, (done) => pool.wait(done), (channel) => through(socket, port, channel), report)
       },
       tick: () => {
         pool.heal(heartbeatMillis * 2)
         pool.shrink(SURPLUS_IDLE_MILLIS)
       },
+      shutdown: () => {},
       readyCount: () => pool.readyCount,
       waiting: () => waiters.size
     }

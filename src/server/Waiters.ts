@@ -5,6 +5,8 @@
  */
 import * as Schema from "effect/Schema"
 import type { Cancel, Done } from "../net/Callback.ts"
+import type { Conn } from "../net/Conn.ts"
+import type { Stats } from "../tunnel/Stats.ts"
 
 /** Why a user connection got no way through. */
 export class WaitError extends Schema.TaggedError<WaitError>()("WaitError", {
@@ -60,4 +62,30 @@ export class Waiters<T> {
     first.value(value)
     return true
   }
+}
+
+/**
+ * Holds one user connection in a queue (`wait`) until it is `served`; a user who resets meanwhile gives
+ * up its place. When no way through comes, the user is closed, counted and logged (at a rate limit).
+ */
+export const holdUser = <T>(
+  user: Conn,
+  port: number,
+  wait: (done: Done<T, WaitError>) => Cancel,
+  served: (value: T) => void,
+  report: { readonly stats: Stats; readonly warn: (message: string) => void; readonly waiting: () => number; readonly what: string }
+): void => {
+  const gone = () => cancel()
+  user.onClose(gone)
+  const cancel = wait((error, value) => {
+    user.offClose(gone)
+    if (!error) return served(value!)
+    user.destroy()
+    if (error.reason === "Full") {
+      report.stats.refused++
+      return report.warn(`port ${port}: refused a connection, ${report.waiting()} already waiting (channel_size)`)
+    }
+    report.stats.failed++
+    report.warn(`port ${port}: no ${report.what} became ready in time; closed the connection`)
+  })
 }

@@ -47,6 +47,8 @@ export interface ServerChannels {
   readonly serve: (user: Conn, port: UserPort) => void
   /** every control heartbeat */
   readonly tick: () => void
+  /** the server is stopping, before its listeners close: say goodbye where the strategy can */
+  readonly shutdown: () => void
   /** ways through ready now (idle data channels, or mux sessions) */
   readonly readyCount: () => number
   /** user connections waiting for one */

@@ -492,7 +492,7 @@ ports = ["4000=5201", "443-600", "127.0.0.2:700-710=10.0.0.5:22", "[::1]:80=[::1
           "bind_addr: 0.0.0.0:3080",
           "transport: tcpmux",
           "auth: on",
-          "connection_pool 8, channel_size 2048, heartbeat 10s, keepalive 20s, dial_timeout 10s, nodelay on, mux_session 1, mux_framesize 1048576, mux_streambuffer 4194304, mux_recievebuffer 16777216, log_level info",
+          "channel_size 2048, heartbeat 10s, keepalive 20s, dial_timeout 10s, nodelay on, mux_session 1, mux_framesize 1048576, mux_streambuffer 4194304, mux_recievebuffer 16777216, log_level info",
           "listeners: 171 ports in 4 mappings",
           "  0.0.0.0:4000 -> 127.0.0.1:5201",
           "  0.0.0.0:443-600 -> 127.0.0.1:443-600",
