@@ -20,6 +20,7 @@ import * as Stats from "../tunnel/Stats.ts"
 import type { Fork } from "../transport/Channels.ts"
 import { type Channel, Transport, type TransportError } from "../transport/Transport.ts"
 import * as Log from "../util/Log.ts"
+import * as Memory from "../util/Memory.ts"
 import * as AuthLimiter from "./AuthLimiter.ts"
 import * as ControlSession from "./ControlSession.ts"
 import { Sessions } from "./Sessions.ts"
@@ -145,6 +146,7 @@ export const make = (
     yield* Effect.addFinalizer(() => Effect.sync(channels.shutdown))
     yield* Effect.logInfo(`tunnel listening on ${formatHostPort(tunnelAddress)} (transport ${transport.name})`)
     yield* UserPorts.bindAll(config.ports, socketOptions, channels.serve)
+    yield* Effect.forkScoped(Memory.releaseAfterBursts(() => stats.opened))
     const hub: ServerView = {
       get sessionId() {
         return sessions.sessionId
