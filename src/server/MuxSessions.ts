@@ -27,7 +27,6 @@ import { holdUser, Waiters } from "./Waiters.ts"
 interface Joined {
   readonly session: Session
   readonly id: Handshake.DataChannelId
-  readonly owner: string
 }
 
 /** Builds the server half for one server. */
@@ -75,11 +74,13 @@ export const make = (ctx: ServerContext, settings: MuxSettings): Effect.Effect<S
     const admit = (owner: string, channel: Conn, id: Handshake.DataChannelId): boolean => {
       if (!ctx.sessions.isLive(owner)) return false
       const session = new Session(channel, settings, true)
-      const joined: Joined = { session, id, owner }
+      const joined: Joined = { session, id }
       live.push(joined)
       session.onClose((end) => {
         live = live.filter((j) => j !== joined)
-        log(LogLevel.Debug, `mux session from ${channel.remote} ended: ${end.reason}: ${end.detail}`)
+        // a broken session is worth a warning; one the client closed or replaced is not
+        const level = end.reason === "Protocol" || end.reason === "Timeout" ? LogLevel.Warning : LogLevel.Debug
+        log(level, `mux session from ${channel.remote} ended: ${end.reason}: ${end.detail}`)
       })
       session.start()
       ctx.fork(Effect.asVoid(keepAlive(session, heartbeatMillis)))

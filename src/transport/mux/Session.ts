@@ -74,11 +74,6 @@ export class Session implements Sink, StreamHost, Resumable {
   private payloadStream: MuxStream | undefined
   private payloadFlags = 0
   private payloadId = 0
-  // payloads collected for one stream within the current carrier read (see `collect`)
-  private collecting: MuxStream | undefined
-  private collectedChunk: Buffer | undefined
-  private readonly ranges: Array<number> = []
-  private collectedBytes = 0
 
   constructor(
     readonly carrier: Conn,
@@ -203,9 +198,14 @@ export class Session implements Sink, StreamHost, Resumable {
         ok = carrier.write(body) && headerTaken
       }
     }
+    return this.wrote(ok)
+  }
+
+  /** a write the carrier did not take whole: nothing more goes out until it drains */
+  private wrote(ok: boolean): boolean {
     if (!ok && !this.congested) {
       this.congested = true
-      carrier.whenDrained(this)
+      this.carrier.whenDrained(this)
     }
     return ok
   }
@@ -228,10 +228,7 @@ export class Session implements Sink, StreamHost, Resumable {
       at += n
       left -= n
     }
-    if (!this.carrier.write(out) && !this.congested) {
-      this.congested = true
-      this.carrier.whenDrained(this)
-    }
+    this.wrote(this.carrier.write(out))
   }
 
   blocked(stream: MuxStream): void {
@@ -293,7 +290,7 @@ export class Session implements Sink, StreamHost, Resumable {
         const n = Math.min(this.payloadLeft, length - at)
         this.payloadLeft -= n
         const stream = this.payloadStream
-        if (stream !== undefined) this.collect(stream, chunk, at, at + n)
+        if (stream !== undefined) stream.deliver(chunk, at, at + n)
         else this.consumed(n) // for a stream that is gone: nobody reads it
         at += n
         if (this.payloadLeft === 0) this.afterPayload()
@@ -316,47 +313,9 @@ export class Session implements Sink, StreamHost, Resumable {
         h = split
         o = 0
       }
-      const type = h[o + 1]!
-      const id = h.readUInt32BE(o + 4)
-      // anything but more data for the stream being collected goes after what was collected
-      if (this.collecting !== undefined && (type !== Frame.Type.Data || id !== this.collecting.id)) this.deliverCollected()
-      this.frame(h[o]!, type, h.readUInt16BE(o + 2), id, h.readUInt32BE(o + 8))
+      this.frame(h[o]!, h[o + 1]!, h.readUInt16BE(o + 2), h.readUInt32BE(o + 4), h.readUInt32BE(o + 8))
     }
-    if (this.collecting !== undefined) this.deliverCollected()
     return true
-  }
-
-  /**
-   * Payload ranges of consecutive Data frames for one stream, within one carrier read, are handed on
-   * together: one write to the local socket instead of one per frame (a copy of a few frames costs less
-   * than the system calls it saves; a single range goes on without a copy).
-   */
-  private collect(stream: MuxStream, chunk: Buffer, start: number, end: number): void {
-    if (this.collecting !== stream) {
-      if (this.collecting !== undefined) this.deliverCollected()
-      this.collecting = stream
-      this.collectedChunk = chunk
-    }
-    this.ranges.push(start, end)
-    this.collectedBytes += end - start
-  }
-
-  private deliverCollected(): void {
-    const stream = this.collecting!
-    const chunk = this.collectedChunk!
-    const ranges = this.ranges
-    this.collecting = undefined
-    this.collectedChunk = undefined
-    if (ranges.length === 2) {
-      stream.deliver(chunk, ranges[0]!, ranges[1]!)
-    } else {
-      const joined = Buffer.allocUnsafe(this.collectedBytes)
-      let at = 0
-      for (let i = 0; i < ranges.length; i += 2) at += chunk.copy(joined, at, ranges[i]!, ranges[i + 1]!)
-      stream.deliver(joined, 0, joined.length)
-    }
-    ranges.length = 0
-    this.collectedBytes = 0
   }
 
   end(): void {
@@ -418,7 +377,6 @@ export class Session implements Sink, StreamHost, Resumable {
   private afterPayload(): void {
     const stream = this.payloadStream
     this.payloadStream = undefined
-    if (this.payloadFlags !== 0 && this.collecting !== undefined) this.deliverCollected()
     if (stream !== undefined) this.streamFlags(stream, this.payloadFlags)
     else if (this.payloadFlags & Frame.Flag.SYN) this.refuse(this.payloadId)
   }
