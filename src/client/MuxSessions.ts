@@ -110,9 +110,10 @@ export const make = (ctx: ClientContext, local: MuxSettings): Effect.Effect<Clie
             Effect.retry(Schedules.reconnect(`${config.retry_interval} seconds`)),
             Effect.flatMap((mux) => keepAlive(mux, heartbeatMillis)),
             Effect.tap((end) =>
-              end.reason === "GoAway" && end.detail === "shutting down"
-                ? Effect.void
-                : Effect.logWarning(`mux session ${n} ended (${end.reason}: ${end.detail}); re-opening`)
+              // the server going away (shutting down, or moving us to a new control session) is routine
+              (end.reason === "GoAway" ? Effect.logInfo : Effect.logWarning)(
+                `mux session ${n} ended (${end.reason}: ${end.detail}); re-opening`
+              )
             ),
             Effect.repeat(Schedules.nextSession(`${config.retry_interval} seconds`)),
             Effect.asVoid

@@ -67,6 +67,7 @@ export class Session implements Sink, StreamHost, Resumable {
   private pingValue = 0
   private pingSentAt = 0
   private closeCallbacks: Array<(end: SessionEnd) => void> = []
+  private goAwayCallbacks: Array<() => void> = []
   // parser state
   private split: Buffer | undefined
   private headerHave = 0
@@ -168,6 +169,11 @@ export class Session implements Sink, StreamHost, Resumable {
     if (this.ended !== undefined) return
     this.send(Frame.Type.GoAway, 0, 0, Frame.GoAway.ProtocolError)
     this.close({ reason: "Protocol", detail })
+  }
+
+  /** Calls `f` once if the peer sends GoAway while streams are still open (the session drains on). */
+  onGoAway(f: () => void): void {
+    this.goAwayCallbacks.push(f)
   }
 
   /** Calls `f` once when the session ends (at once if it has). */
@@ -365,12 +371,16 @@ export class Session implements Sink, StreamHost, Resumable {
           this.rttMillis = this.rttMillis * 0.5 + sample * 0.5
         }
         return
-      default:
+      default: {
         this.draining = true
         if (length !== Frame.GoAway.Normal) {
           return this.close({ reason: "GoAway", detail: `peer went away: ${length === 1 ? "protocol error" : "internal error"}` })
         }
-        if (this.streams.size === 0) this.close({ reason: "GoAway", detail: "peer went away" })
+        if (this.streams.size === 0) return this.close({ reason: "GoAway", detail: "peer went away" })
+        const waiting = this.goAwayCallbacks
+        this.goAwayCallbacks = []
+        for (const f of waiting) f()
+      }
     }
   }
 
@@ -422,8 +432,9 @@ export class Session implements Sink, StreamHost, Resumable {
 }
 
 /**
- * Keeps a session alive until it ends: a ping every heartbeat, and the session closed as dead when
- * nothing arrived for `MISSED_PINGS` heartbeats. Interrupting it (its control session ended, or its
+ * Keeps a session alive until it ends, or until the peer sends GoAway while streams are still open (the
+ * session then drains on its own, and its owner may open a replacement at once): a ping every heartbeat,
+ * and the session closed as dead when nothing arrived for `MISSED_PINGS` heartbeats. Interrupting it (its control session ended, or its
  * scope closed) sends GoAway: no new streams, and the session closes once the live ones are done (the
  * carrier's owner destroys it outright when the whole endpoint stops). Succeeds with how it ended.
  */
@@ -441,6 +452,7 @@ export const keepAlive = (session: Session, heartbeatMillis: number): Effect.Eff
   })
   const ended = Effect.async<SessionEnd>((resume) => {
     session.onClose((end) => resume(Effect.succeed(end)))
+    session.onGoAway(() => resume(Effect.succeed({ reason: "GoAway", detail: "peer went away; draining" })))
   })
   const pinger = beat.pipe(Effect.repeat(Schedule.spaced(heartbeatMillis / checks)), Effect.zipRight(Effect.never))
   return Effect.raceFirst(ended, pinger).pipe(

@@ -11,7 +11,7 @@ import { createHash } from "node:crypto"
 import type { Conn, Sink } from "../../../src/net/Conn.ts"
 import * as Tcp from "../../../src/net/Tcp.ts"
 import * as Frame from "../../../src/transport/mux/Frame.ts"
-import { Session, type SessionEnd, type SessionOptions } from "../../../src/transport/mux/Session.ts"
+import { keepAlive, Session, type SessionEnd, type SessionOptions } from "../../../src/transport/mux/Session.ts"
 import type { MuxStream } from "../../../src/transport/mux/Stream.ts"
 import { eventually } from "../../helpers/Harness.ts"
 import { pattern } from "../../helpers/Sockets.ts"
@@ -175,6 +175,33 @@ describe("mux session: bad frames end that session only", () => {
       })
       assert.strictEqual(echoed, createHash("sha256").update(Buffer.concat(Array.from({ length: 16 }, () => pattern(9, 64 * 1024)))).digest("hex"))
     }), 60_000)
+})
+
+describe("mux session: GoAway", () => {
+  it.scopedLive("a peer's GoAway with a stream open: keepAlive returns at once, the stream still finishes, then the session closes", () =>
+    Effect.gen(function*() {
+      const done = yield* Deferred.make<number>()
+      const { acceptor, opener } = yield* sessions({
+        onStream: (s) =>
+          s.forward(hashingSink((_, n) => {
+            s.end()
+            Deferred.unsafeDone(done, Effect.succeed(n))
+          }))
+      })
+      const stream = opener.open()!
+      stream.write(Buffer.from("before"))
+      assert.isTrue(yield* eventually(() => acceptor.load === 1, 5_000))
+      const alive = yield* Effect.fork(keepAlive(acceptor, 1_000))
+      opener.goAway(Frame.GoAway.Normal)
+      const end = yield* alive.await.pipe(Effect.flatten, Effect.timeout(5_000))
+      assert.strictEqual(end.reason, "GoAway")
+      assert.isUndefined(acceptor.ended) // still draining: the open stream goes on
+      assert.isUndefined(opener.open()) // no new streams on a session going away
+      stream.write(Buffer.from(" and after"))
+      stream.end()
+      assert.strictEqual(yield* Deferred.await(done).pipe(Effect.timeout(5_000)), "before and after".length)
+      assert.isTrue(yield* eventually(() => acceptor.ended !== undefined && opener.ended !== undefined, 5_000))
+    }))
 })
 
 describe("mux session: flow control", () => {
