@@ -43,8 +43,6 @@ const parseTarget = (text: string): Either.Either<HostPort, string> => {
 }
 
 type Failure = Tcp.SocketError | TransportError | ProtocolError
-type DialerContext = ClientContext
-type Session = ClientSession
 
 /** A data channel of a session, open and announced, waiting for its next Connect. */
 interface Opened {
@@ -59,8 +57,8 @@ interface Opened {
  * reply): a pooled data channel, or a mux session's connection.
  */
 export const join = (
-  ctx: DialerContext,
-  session: Session,
+  ctx: ClientContext,
+  session: ClientSession,
   done: Done<{ readonly conn: Channel; readonly id: Handshake.DataChannelId }, TransportError>
 ): Cancel =>
   ctx.carrier.open(ctx.config.remote_addr, (error, conn) => {
@@ -72,14 +70,14 @@ export const join = (
     done(undefined, { conn: conn!, id })
   })
 
-const open = (ctx: DialerContext, session: Session, done: Done<Opened, Failure>): Cancel =>
+const open = (ctx: ClientContext, session: ClientSession, done: Done<Opened, Failure>): Cancel =>
   join(ctx, session, (error, joined) => (error ? done(error) : done(undefined, { ...joined!, uses: 0 })))
 
 /**
  * Waits for the server's next Connect on an open channel, dials the target and pipes until the connection
  * is over; calls back with whether the channel can carry another one.
  */
-const serveOne = (ctx: DialerContext, channel: Opened, done: Done<boolean, Failure>): Cancel => {
+const serveOne = (ctx: ClientContext, channel: Opened, done: Done<boolean, Failure>): Cancel => {
   const { config, stats } = ctx
   let current = Handshake.readFrameCb(channel.conn, (error, frame) => {
     if (error) return done(error)
@@ -118,7 +116,7 @@ const retryable = (e: Failure) =>
   e._tag === "SocketError" || e._tag === "TransportError" || e.reason === "Closed" || e.reason === "Timeout"
 
 /** Logs how a data channel ended badly: quietly when the session just went away. */
-export const report = (ctx: DialerContext, e: Failure): void => {
+const report = (ctx: ClientContext, e: Failure): void => {
   if (e._tag === "ProtocolError" && (e.reason === "Closed" || e.reason === "UnknownSession")) {
     ctx.log(LogLevel.Debug, `data channel ended: ${e.message}`)
   } else {
@@ -127,7 +125,7 @@ export const report = (ctx: DialerContext, e: Failure): void => {
 }
 
 /** Serves an open channel, one connection after another, to its end; closes it whatever happens. */
-const serveToEnd = (ctx: DialerContext, channel: Opened): void => {
+const serveToEnd = (ctx: ClientContext, channel: Opened): void => {
   const next = () =>
     serveOne(ctx, channel, (error, reusable) => {
       if (reusable === true) return next()
@@ -141,7 +139,7 @@ const serveToEnd = (ctx: DialerContext, channel: Opened): void => {
  * Starts one data channel of the live session and runs it to its end. The first attempt is plain
  * callbacks; only a failed one builds a fiber to retry on its Schedule.
  */
-export const start = (ctx: DialerContext): void => {
+export const start = (ctx: ClientContext): void => {
   const session = ctx.session()
   if (session === undefined) return
   open(ctx, session, (error, channel) => {

@@ -17,7 +17,7 @@ import type { UserPort } from "./UserPorts.ts"
 import { holdUser, Waiters } from "./Waiters.ts"
 
 /** Builds the server half for one server. */
-export const make = (ctx: ServerContext): Effect.Effect<ServerChannels & { readonly pool: DataPool }> =>
+export const make = (ctx: ServerContext): Effect.Effect<ServerChannels> =>
   Effect.sync(() => {
     const { config, stats, log, warn } = ctx
     const waiters = new Waiters<DataChannel>({ channelSize: config.channel_size, waitMillis: ctx.userWaitMillis })
@@ -37,7 +37,6 @@ export const make = (ctx: ServerContext): Effect.Effect<ServerChannels & { reado
     const report = { stats, warn, waiting: () => waiters.size, what: "tunnel data channel" }
 
     return {
-      pool,
       welcome: { poolSize: config.connection_pool, maxFrame: 0 },
       admit: (sessionId, channel, id) => pool.offer(sessionId, { conn: channel, id, uses: 0 }),
       serve: (socket, port) => {

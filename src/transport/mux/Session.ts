@@ -189,9 +189,9 @@ export class Session implements Sink, StreamHost, Resumable {
   // ---------------------------------------------------------------------------------------------------
   // StreamHost
 
-  send(type: Frame.FrameType, flags: number, id: number, length: number, payload?: Uint8Array, start = 0): boolean {
+  send(type: Frame.FrameType, flags: number, id: number, length: number, payload?: Uint8Array, start = 0): void {
     const carrier = this.carrier
-    if (this.ended !== undefined && type !== Frame.Type.GoAway) return true
+    if (this.ended !== undefined && type !== Frame.Type.GoAway) return
     let ok: boolean
     if (payload === undefined) {
       ok = carrier.write(Frame.header(type, flags, id, length))
@@ -204,16 +204,15 @@ export class Session implements Sink, StreamHost, Resumable {
         ok = carrier.write(body) && headerTaken
       }
     }
-    return this.wrote(ok)
+    this.wrote(ok)
   }
 
   /** a write the carrier did not take whole: nothing more goes out until it drains */
-  private wrote(ok: boolean): boolean {
+  private wrote(ok: boolean): void {
     if (!ok && !this.congested) {
       this.congested = true
       this.carrier.whenDrained(this)
     }
-    return ok
   }
 
   sendData(flags: number, id: number, chunk: Uint8Array, start: number, length: number): void {

@@ -7,7 +7,7 @@
  *
  * Per-frame path: no Effect, no closures, headers written into one shared buffer.
  */
-import { ConnBase, type Peer } from "../../net/Conn.ts"
+import { ConnBase, type Peer, type Sink } from "../../net/Conn.ts"
 import * as Frame from "./Frame.ts"
 
 /** What a stream needs of its session (implemented by `Session`). */
@@ -18,8 +18,8 @@ export interface StreamHost {
   sessionCredit: number
   /** the carrier asked to wait: nothing more is written until it drains */
   readonly congested: boolean
-  /** writes a frame with an optional payload range; false when the carrier asks to wait */
-  send(type: Frame.FrameType, flags: number, id: number, length: number, payload?: Uint8Array, start?: number): boolean
+  /** writes a frame with an optional payload range (a full carrier shows as `congested`) */
+  send(type: Frame.FrameType, flags: number, id: number, length: number, payload?: Uint8Array, start?: number): void
   /** writes `length` bytes of `chunk` from `start` as Data frames of at most `maxFrame` each */
   sendData(flags: number, id: number, chunk: Uint8Array, start: number, length: number): void
   /** this stream waits for session credit or for the carrier to drain */
@@ -229,7 +229,7 @@ export class MuxStream extends ConnBase {
     if (!this.closed) this.finish(false)
   }
 
-  forward(to: Parameters<ConnBase["forward"]>[0]): void {
+  forward(to: Sink): void {
     this.flowing = true
     this.release()
     super.forward(to)
