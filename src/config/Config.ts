@@ -47,6 +47,10 @@ export interface CommonConfig {
   readonly heartbeat: number
   /** seconds allowed for dialing a peer or target, and for a handshake to complete */
   readonly dial_timeout: number
+  /** WebSocket transports: the HTTP path of the upgrade */
+  readonly ws_path: string
+  /** WebSocket transports: seconds between pings on every carrier connection */
+  readonly ws_ping_interval: number
 }
 
 export interface ServerConfig extends CommonConfig {
@@ -55,6 +59,12 @@ export interface ServerConfig extends CommonConfig {
   readonly channel_size: number
   readonly connection_pool: number
   readonly ports: ReadonlyArray<PortMapping>
+  /** wss, wssmux: the certificate chain (PEM file) */
+  readonly tls_cert?: string | undefined
+  /** wss, wssmux: its private key (PEM file) */
+  readonly tls_key?: string | undefined
+  /** WebSocket transports: peers whose X-Forwarded-For / X-Real-IP name the client (addresses, CIDR ranges) */
+  readonly trusted_proxies: ReadonlyArray<string>
 }
 
 export interface ClientConfig extends CommonConfig {
@@ -63,6 +73,14 @@ export interface ClientConfig extends CommonConfig {
   readonly retry_interval: number
   /** server port → address the client dials instead of the server-chosen target */
   readonly forwarder: ReadonlyMap<number, HostPort>
+  /** wss, wssmux: the CAs the server's certificate must chain to (PEM file); undefined: the system's */
+  readonly tls_ca?: string | undefined
+  /** wss, wssmux: SNI and the name checked, instead of remote_addr's host */
+  readonly tls_server_name?: string | undefined
+  /** wss, wssmux: connect without checking the certificate (warned at every connect) */
+  readonly tls_insecure_skip_verify: boolean
+  /** WebSocket transports: dial this address (a CDN edge) instead; Host and SNI stay remote_addr's */
+  readonly edge_ip?: { readonly host: string; readonly port: number | undefined } | undefined
 }
 
 export type AnyConfig = ServerConfig | ClientConfig

@@ -14,6 +14,7 @@ import { formatHostPort, type AnyConfig, type ClientConfig, type HostPort, type 
 import * as DidYouMean from "./DidYouMean.ts"
 import * as Mapping from "./PortMapping.ts"
 import * as ConfigSchema from "./Schema.ts"
+import * as TlsFiles from "./TlsFiles.ts"
 import * as TomlLocate from "./TomlLocate.ts"
 
 /** Which role a file configures. */
@@ -157,7 +158,9 @@ const commonFromSection = (s: ConfigSchema.ServerSection | ConfigSchema.ClientSe
   mux_streambuffer: s.mux_streambuffer,
   mux_recievebuffer: s.mux_recievebuffer,
   heartbeat: s.heartbeat,
-  dial_timeout: s.dial_timeout
+  dial_timeout: s.dial_timeout,
+  ws_path: s.ws_path,
+  ws_ping_interval: s.ws_ping_interval
 })
 
 const serverFromSection = (s: ConfigSchema.ServerSection): ServerConfig => ({
@@ -166,7 +169,10 @@ const serverFromSection = (s: ConfigSchema.ServerSection): ServerConfig => ({
   ...commonFromSection(s),
   channel_size: s.channel_size,
   connection_pool: s.connection_pool,
-  ports: s.ports
+  ports: s.ports,
+  tls_cert: s.tls_cert,
+  tls_key: s.tls_key,
+  trusted_proxies: s.trusted_proxies
 })
 
 const clientFromSection = (s: ConfigSchema.ClientSection): ClientConfig => ({
@@ -174,7 +180,11 @@ const clientFromSection = (s: ConfigSchema.ClientSection): ClientConfig => ({
   remote_addr: s.remote_addr,
   ...commonFromSection(s),
   retry_interval: s.retry_interval,
-  forwarder: s.forwarder
+  forwarder: s.forwarder,
+  tls_ca: s.tls_ca,
+  tls_server_name: s.tls_server_name,
+  tls_insecure_skip_verify: s.tls_insecure_skip_verify,
+  edge_ip: s.edge_ip
 })
 
 const decodeOptions = { errors: "all", onExcessProperty: "error" } as const
@@ -207,7 +217,11 @@ export const parseConfigText = (
     const chosen = yield* detectRole(doc, file, role)
     const outside = topLevelProblems(doc, text)
     const section = decodeSection(doc, text, chosen)
-    const problems = [...outside, ...(Either.isLeft(section) ? section.left : [])]
+    // files named by the config are checked only once every key decodes
+    const files = Either.isRight(section)
+      ? TlsFiles.problems(section.right.config).map((p) => problemLine(text, [chosen, p.key], p.message))
+      : []
+    const problems = [...outside, ...(Either.isLeft(section) ? section.left : []), ...files]
     if (problems.length > 0 || Either.isLeft(section)) return yield* fail("Invalid", file, ordered(problems))
     return section.right
   })
@@ -250,7 +264,9 @@ const commonDefaults = () => ({
   mux_streambuffer: ConfigSchema.defaults.mux_streambuffer,
   mux_recievebuffer: ConfigSchema.defaults.mux_recievebuffer,
   heartbeat: ConfigSchema.defaults.heartbeat,
-  dial_timeout: ConfigSchema.defaults.dial_timeout
+  dial_timeout: ConfigSchema.defaults.dial_timeout,
+  ws_path: ConfigSchema.defaults.ws_path,
+  ws_ping_interval: ConfigSchema.defaults.ws_ping_interval
 })
 
 /** A server config with every omitted key at its default (no validation beyond the types). */
@@ -260,6 +276,7 @@ export const makeServerConfig = (
   ...commonDefaults(),
   channel_size: ConfigSchema.defaults.channel_size,
   connection_pool: ConfigSchema.defaults.connection_pool,
+  trusted_proxies: [],
   ...definedOnly(partial),
   bind_addr: partial.bind_addr,
   ports: partial.ports,
@@ -273,6 +290,7 @@ export const makeClientConfig = (
   ...commonDefaults(),
   retry_interval: ConfigSchema.defaults.retry_interval,
   forwarder: new Map(),
+  tls_insecure_skip_verify: ConfigSchema.defaults.tls_insecure_skip_verify,
   ...definedOnly(partial),
   remote_addr: partial.remote_addr,
   role: "client"

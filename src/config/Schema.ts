@@ -19,6 +19,7 @@ import {
 } from "./Config.ts"
 import * as DidYouMean from "./DidYouMean.ts"
 import * as PortMapping from "./PortMapping.ts"
+import * as TrustedProxies from "../transport/ws/TrustedProxies.ts"
 
 /** Default value of every optional key (durations in seconds), shared with `Load.make*Config`. */
 export const defaults = {
@@ -41,7 +42,11 @@ export const defaults = {
   dial_timeout: 10,
   channel_size: 2048,
   connection_pool: 8,
-  retry_interval: 1
+  retry_interval: 1,
+  ws_path: "/",
+  // under nginx's 60 s proxy_read_timeout and Cloudflare's ~100 s idle cut, with room for a lost ping
+  ws_ping_interval: 25,
+  tls_insecure_skip_verify: false
 } as const
 
 /** Describes a TOML value in a message: strings quoted, tables and arrays by kind. */
@@ -229,6 +234,61 @@ export const Forwarder = entryList({
   format: (map) => Array.from(map, ([port, target]) => `${port}=${formatHostPort(target)}`)
 })
 
+/** `ws_path`: the HTTP path of the WebSocket upgrade. */
+export const WsPath = Schema.String.pipe(
+  Schema.filter((s) => s.startsWith("/") && !/[\s?#]/.test(s), {
+    message: message((a) =>
+      typeof a === "string"
+        ? `expected a path starting with "/" and without spaces, "?" or "#", got ${describeValue(a)}`
+        : `expected a path like "/tunnel", got ${describeValue(a)}`
+    )
+  })
+)
+
+/** A file path (TLS files); whether it exists and parses is checked by `TlsFiles.ts`. */
+const FilePath = Schema.String.pipe(
+  Schema.filter((s) => s.trim() !== "", {
+    message: message((a) => `expected a file path, got ${describeValue(a)}`)
+  })
+)
+
+/** `tls_server_name`: a DNS name or an IP address. */
+const ServerName = Schema.String.pipe(
+  Schema.filter((s) => /^[A-Za-z0-9.:_-]+$/.test(s), {
+    message: message((a) => `expected a host name like "tunnel.example.com", got ${describeValue(a)}`)
+  })
+)
+
+/** `edge_ip`: a CDN edge address dialed instead of `remote_addr`'s host; the port is optional. */
+export const EdgeIp = fromGrammar(
+  text("188.114.96.0"),
+  Schema.UndefinedOr(Schema.Struct({ host: Schema.String, port: Schema.UndefinedOr(Schema.Number) })),
+  (s) => {
+    // the Go tool's templates carry `edge_ip = ""`: no edge
+    if (s.trim() === "") return Either.right(undefined)
+    const withPort = PortMapping.parseHostPort(s, "edge_ip")
+    if (Either.isRight(withPort)) return withPort
+    const host = s.trim().replace(/^\[(.*)\]$/, "$1")
+    return /^[A-Za-z0-9.:_-]+$/.test(host) && host !== ""
+      ? Either.right({ host, port: undefined })
+      : Either.left(`edge_ip ${JSON.stringify(s)} is not an address; expected an IP or host, with or without :port`)
+  },
+  (e) => (e === undefined ? "" : e.port === undefined ? e.host : formatHostPort({ host: e.host, port: e.port }))
+)
+
+/** `trusted_proxies`: addresses and CIDR ranges whose X-Forwarded-For / X-Real-IP are believed. */
+export const TrustedProxiesList = entryList({
+  example: "127.0.0.1",
+  to: Schema.Array(Schema.String),
+  parse: (s) => {
+    const problem = TrustedProxies.entryProblem(s.trim())
+    return problem === undefined ? Either.right(s.trim()) : Either.left(problem)
+  },
+  check: () => [],
+  build: (good) => good,
+  format: (list) => list
+})
+
 /** `token`: decoded straight into `Redacted` so it never reaches a log. */
 export const Token = Schema.Redacted(
   Schema.String.annotations({ message: message((a) => `expected a string, got ${describeValue(a)}`) })
@@ -257,20 +317,20 @@ export const compatibilityKeys = [
   "sniffer",
   "web_port",
   "sniffer_log",
-  "tls_cert",
-  "tls_key",
   "accept_udp",
   "skip_optz",
   "mss",
   "so_rcvbuf",
   "so_sndbuf",
   "proxy_protocol",
-  "edge_ip",
   "pprof"
 ] as const
 
 /** Keys only the client of the newer Go tool has, accepted and ignored here. */
 export const clientCompatibilityKeys = ["connection_pool"] as const
+
+/** Client keys the newer Go tool's server templates carry too, accepted and ignored there. */
+export const serverCompatibilityKeys = ["edge_ip"] as const
 
 const compatibilityFields = <const K extends ReadonlyArray<string>>(keys: K) =>
   Object.fromEntries(keys.map((k) => [k, Schema.optionalWith(Scalar, { exact: true })])) as {
@@ -291,7 +351,9 @@ const common = {
   mux_streambuffer: withDefault(integer(1_024, 1_073_741_824), () => defaults.mux_streambuffer),
   mux_recievebuffer: withDefault(integer(65_536, 1_073_741_824), () => defaults.mux_recievebuffer),
   heartbeat: withDefault(integer(1, 3_600), () => defaults.heartbeat),
-  dial_timeout: withDefault(integer(1, 600), () => defaults.dial_timeout)
+  dial_timeout: withDefault(integer(1, 600), () => defaults.dial_timeout),
+  ws_path: withDefault(WsPath, () => defaults.ws_path),
+  ws_ping_interval: withDefault(integer(1, 3_600), () => defaults.ws_ping_interval)
 }
 
 /** The `[server]` table. */
@@ -301,7 +363,10 @@ export const ServerSection = Schema.Struct({
   channel_size: withDefault(integer(1, 1_000_000), () => defaults.channel_size),
   connection_pool: withDefault(integer(0, 1_024), () => defaults.connection_pool),
   ports: Ports,
-  ...compatibilityFields(compatibilityKeys)
+  tls_cert: Schema.optionalWith(FilePath, { exact: true }),
+  tls_key: Schema.optionalWith(FilePath, { exact: true }),
+  trusted_proxies: withDefault(TrustedProxiesList, () => []),
+  ...compatibilityFields([...compatibilityKeys, ...serverCompatibilityKeys])
 })
 
 /** The `[client]` table. */
@@ -310,6 +375,10 @@ export const ClientSection = Schema.Struct({
   ...common,
   retry_interval: withDefault(integer(1, 3_600), () => defaults.retry_interval),
   forwarder: withDefault(Forwarder, () => new Map<number, HostPort>()),
+  tls_ca: Schema.optionalWith(FilePath, { exact: true }),
+  tls_server_name: Schema.optionalWith(ServerName, { exact: true }),
+  tls_insecure_skip_verify: withDefault(boolean, () => defaults.tls_insecure_skip_verify),
+  edge_ip: Schema.optionalWith(EdgeIp, { exact: true }),
   ...compatibilityFields([...compatibilityKeys, ...clientCompatibilityKeys])
 })
 
@@ -333,6 +402,9 @@ const ignoredBecause: Readonly<Record<string, string>> = {
 
 /** The warning for a compatibility key present in the file. */
 export const compatibilityWarning = (role: "server" | "client", key: string): string => {
+  if (role === "server" && key === "edge_ip") {
+    return `server.edge_ip: accepted for compatibility but ignored; edge_ip is a client key (the CDN address the client dials)`
+  }
   if (role === "client" && key === "connection_pool") {
     return `client.connection_pool: accepted for compatibility but ignored; the server's connection_pool decides the pool size`
   }
@@ -348,6 +420,6 @@ export const compatibilityWarnings = (
   section: Readonly<Record<string, unknown>>
 ): Array<string> => {
   const keys: ReadonlyArray<string> =
-    role === "server" ? compatibilityKeys : [...compatibilityKeys, ...clientCompatibilityKeys]
+    role === "server" ? [...compatibilityKeys, ...serverCompatibilityKeys] : [...compatibilityKeys, ...clientCompatibilityKeys]
   return keys.filter((k) => section[k] !== undefined).map((k) => compatibilityWarning(role, k))
 }

@@ -315,6 +315,28 @@ export interface SocketOptions {
   readonly nodelay: boolean
   /** seconds; 0 turns TCP keep-alive off */
   readonly keepaliveSeconds: number
+  /** TLS over the socket: a listener's certificate, or what a dialer verifies */
+  readonly tls?: TlsServerOptions | TlsClientOptions
+}
+
+/** A TLS listener's certificate chain and key (PEM). */
+export interface TlsServerOptions {
+  readonly role: "server"
+  readonly cert: Buffer
+  readonly key: Buffer
+  /** the most milliseconds a TLS handshake may take */
+  readonly handshakeMillis: number
+}
+
+/** What a TLS dialer sends as SNI and checks the certificate against. */
+export interface TlsClientOptions {
+  readonly role: "client"
+  /** SNI, and the name the certificate must carry */
+  readonly serverName: string
+  /** trusted CAs (PEM); undefined: the system's store */
+  readonly ca: Buffer | undefined
+  /** false only when the user asked to skip verification */
+  readonly verify: boolean
 }
 
 /** A bound listener of a backend. */

@@ -4,7 +4,9 @@
  * wait (`write` returning false, then `drain`).
  */
 import * as net from "node:net"
+import * as tls from "node:tls"
 import { type Backend, ConnBase, type Peer, type SocketOptions } from "./Conn.ts"
+import * as TlsContext from "./TlsContext.ts"
 
 const ignore = () => {}
 
@@ -59,7 +61,9 @@ export class NodeConn extends ConnBase {
   /** an abort: the peer sees a reset (RST), as with Bun's `terminate`, so a reset crosses the tunnel as one */
   destroy(): void {
     if (this.socket.destroyed) return
-    if (typeof this.socket.resetAndDestroy === "function" && this.socket.readyState !== "opening") this.socket.resetAndDestroy()
+    // a TLS socket's handle cannot be reset (ERR_INVALID_HANDLE_TYPE): it is closed instead
+    const resettable = typeof this.socket.resetAndDestroy === "function" && !(this.socket as tls.TLSSocket).encrypted
+    if (resettable && this.socket.readyState !== "opening") this.socket.resetAndDestroy()
     else this.socket.destroy()
   }
 
@@ -81,7 +85,13 @@ const configure = (socket: net.Socket, options: SocketOptions): NodeConn => {
 export const backend: Backend = {
   name: "node",
   listen: (host, port, options, onConn, done) => {
-    const server = net.createServer({ allowHalfOpen: true })
+    const secure = options.tls?.role === "server" ? options.tls : undefined
+    const server = secure === undefined
+      ? net.createServer({ allowHalfOpen: true })
+      : tls.createServer({ allowHalfOpen: true, cert: secure.cert, key: secure.key, handshakeTimeout: secure.handshakeMillis })
+    // a failed TLS handshake (a scanner, a wrong client) closes that socket only
+    if (secure !== undefined) server.on("tlsClientError", ignore)
+    const event = secure === undefined ? "connection" : "secureConnection"
     const onError = (e: Error) => {
       server.close()
       done(e)
@@ -90,13 +100,24 @@ export const backend: Backend = {
     server.listen({ host, port, backlog: 4096 }, () => {
       server.off("error", onError)
       server.on("error", ignore)
-      server.on("connection", (socket: net.Socket) => onConn(configure(socket, options)))
+      server.on(event, (socket: net.Socket) => onConn(configure(socket, options)))
       const bound = server.address() as net.AddressInfo
       done(undefined, { host: bound.address, port: bound.port, stop: () => server.close() })
     })
   },
   connect: (host, port, options, done) => {
-    const socket = net.connect({ host, port, allowHalfOpen: true })
+    const secure = options.tls?.role === "client" ? options.tls : undefined
+    const socket = secure === undefined
+      ? net.connect({ host, port, allowHalfOpen: true })
+      : tls.connect({
+        host,
+        port,
+        servername: net.isIP(secure.serverName) === 0 ? secure.serverName : undefined,
+        // the name checked is the configured one even when SNI is off (an IP address)
+        checkServerIdentity: (_host, cert) => tls.checkServerIdentity(secure.serverName, cert),
+        secureContext: TlsContext.client(secure),
+        rejectUnauthorized: secure.verify
+      })
     let settled = false
     const onError = (e: Error) => {
       settled = true
@@ -104,7 +125,7 @@ export const backend: Backend = {
       done(e)
     }
     socket.once("error", onError)
-    socket.once("connect", () => {
+    socket.once(secure === undefined ? "connect" : "secureConnect", () => {
       settled = true
       socket.off("error", onError)
       done(undefined, configure(socket, options))

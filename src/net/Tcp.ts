@@ -21,7 +21,9 @@ export type { Conn, SocketOptions } from "./Conn.ts"
 export class SocketError extends Schema.TaggedError<SocketError>()("SocketError", {
   reason: Schema.Literal("Listen", "Connect", "Timeout"),
   address: Schema.String,
-  detail: Schema.String
+  detail: Schema.String,
+  /** the system's or TLS library's code (`ECONNREFUSED`, `DEPTH_ZERO_SELF_SIGNED_CERT`, …) */
+  code: Schema.optional(Schema.String)
 }) {
   get message() {
     return `${this.reason} ${this.address}: ${this.detail}`
@@ -35,7 +37,15 @@ const choose = (): Backend => {
 }
 
 /** The socket backend of this process. */
-const backend: Backend = choose()
+const plain: Backend = choose()
+
+/** TLS runs on `node:tls` in every runtime (see docs/benchmarks.md for how it measures under Bun). */
+const backendFor = (options: SocketOptions): Backend => (options.tls === undefined ? plain : NodeConn.backend)
+
+const codeOf = (e: Error): string | undefined => {
+  const code = (e as { code?: unknown }).code
+  return typeof code === "string" ? code : undefined
+}
 
 /**
  * Binds `address` and calls `onConn` for every accepted connection. Connections belong to the listener:
@@ -51,7 +61,7 @@ export const listen = (
     const owned = yield* Owned.make
     const listener = yield* Effect.acquireRelease(
       toEffect<Listener, SocketError>((done) => {
-        backend.listen(address.host, address.port, options, (conn) => {
+        backendFor(options).listen(address.host, address.port, options, (conn) => {
           owned.add(conn)
           KeepAlive.later(conn, options.keepaliveSeconds)
           onConn(conn)
@@ -81,9 +91,11 @@ export const connect = (
     cancel()
     finish(new SocketError({ reason: "Timeout", address: formatHostPort(address), detail: `no answer within ${timeoutSeconds}s` }))
   }, timeoutSeconds * 1000)
-  const cancel = backend.connect(address.host, address.port, options, (error, conn) => {
+  const cancel = backendFor(options).connect(address.host, address.port, options, (error, conn) => {
     clearTimeout(timer)
-    if (error) return finish(new SocketError({ reason: "Connect", address: formatHostPort(address), detail: error.message }))
+    if (error) {
+      return finish(new SocketError({ reason: "Connect", address: formatHostPort(address), detail: error.message, code: codeOf(error) }))
+    }
     KeepAlive.later(conn!, options.keepaliveSeconds)
     finish(undefined, conn)
   })
