@@ -144,7 +144,7 @@ export const make = (
     const tunnelAddress = yield* transport.carrier.listen(config.bind_addr, onChannel)
     // registered after the listener, so it runs before the listener closes its connections
     yield* Effect.addFinalizer(() => Effect.sync(channels.shutdown))
-    yield* Effect.logInfo(`tunnel listening on ${formatHostPort(tunnelAddress)} (transport ${transport.name})`)
+    yield* Effect.logInfo(`tunnel listening on ${formatHostPort(tunnelAddress)} (transport ${config.transport})`)
     yield* UserPorts.bindAll(config.ports, socketOptions, channels.serve)
     yield* Effect.forkScoped(Memory.releaseAfterBursts(() => stats.opened))
     const hub: ServerView = {

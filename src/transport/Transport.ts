@@ -55,8 +55,12 @@ export interface CarrierShape {
 /** The carrier a transport runs on. */
 export class Carrier extends Context.Tag("backhaul/Carrier")<Carrier, CarrierShape>() {}
 
-/** A whole transport: its name (both sides must agree on it), its carrier and its channel strategy. */
+/** A whole transport: its name, its carrier and its channel strategy. */
 export interface TransportShape {
+  /**
+   * The name both sides must agree on in the handshake. TLS is not part of it (wss speaks as ws,
+   * wssmux as wsmux), since a proxy in front of the server may terminate TLS.
+   */
   readonly name: TransportName
   readonly carrier: CarrierShape
   readonly channels: ChannelStrategy

@@ -80,14 +80,16 @@ export const layerFor = (config: AnyConfig): Either.Either<Layer.Layer<Transport
       return Either.right(Layer.provide(Pooled.layer("tcp"), tcp))
     case "tcpmux":
       return Either.right(Layer.provide(Mux.layer("tcpmux", MuxSettings.fromConfig(config)), tcp))
+    // wss and wssmux speak as ws and wsmux in the handshake: TLS is a layer under the WebSocket that a
+    // proxy in front of the server may terminate (a wss client, nginx with the certificate, a ws server)
     case "ws":
     case "wss":
-      return Either.map(wsCarrier(config), (carrier) => Layer.provide(Pooled.layer(config.transport), carrier))
+      return Either.map(wsCarrier(config), (carrier) => Layer.provide(Pooled.layer("ws"), carrier))
     case "wsmux":
     case "wssmux":
       return Either.map(
         wsCarrier(config),
-        (carrier) => Layer.provide(Mux.layer(config.transport, MuxSettings.fromConfig(config)), carrier)
+        (carrier) => Layer.provide(Mux.layer("wsmux", MuxSettings.fromConfig(config)), carrier)
       )
     default:
       return Either.left(
