@@ -95,3 +95,26 @@ export const eventually = (check: () => boolean, timeoutMs = 10_000): Effect.Eff
 
 /** An echo target and two free loopback ports (tunnel, user): how most end-to-end tests start. */
 export const echoSetup = Effect.all({ echo: EchoServer.make(), tunnelPort: freePort(), userPort: freePort() })
+
+/** The stream transports, each with what its configs need. */
+export const streamTransports = ["tcp", "tcpmux", "ws", "wsmux", "wss", "wssmux"] as const
+export type StreamTransport = (typeof streamTransports)[number]
+
+/** Whether a transport multiplexes streams over `mux_session` carrier connections. */
+export const isMux = (transport: StreamTransport): boolean => transport.endsWith("mux")
+
+/**
+ * Config overrides for a transport on both sides; TLS transports get `certs` (the server's pair, the
+ * client trusting it as its CA).
+ */
+export const transportConfigs = (
+  transport: StreamTransport,
+  certs?: { readonly cert: string; readonly key: string }
+): { readonly server: Partial<ServerConfig>; readonly client: Partial<ClientConfig> } => {
+  if (transport !== "wss" && transport !== "wssmux") return { server: { transport }, client: { transport } }
+  if (certs === undefined) throw new Error(`transport ${transport} needs a certificate pair`)
+  return {
+    server: { transport, tls_cert: certs.cert, tls_key: certs.key },
+    client: { transport, tls_ca: certs.cert }
+  }
+}
