@@ -1,7 +1,8 @@
 /**
  * A TCP proxy on loopback between a client and its server, for tests that break one connection of many:
  * it records every connection it relays (in arrival order, with the bytes each carried) and can cut any
- * of them (both sides destroyed at once, as a dead link or a middlebox reset would).
+ * of them (both sides destroyed at once, as a dead link or a middlebox reset would) or freeze it (bytes
+ * dropped, sockets left open: a path that went silent, which only a keepalive notices).
  */
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
@@ -14,6 +15,8 @@ export interface Relayed {
   up: number
   down: number
   cut: () => void
+  /** stops relaying both ways and keeps both sockets open: a path that went silent (bytes dropped) */
+  freeze: () => void
   closed: boolean
 }
 
@@ -30,11 +33,15 @@ export const make = (upstream: number): Effect.Effect<CutProxy, never, Scope.Sco
       const connections: Array<Relayed> = []
       const server = net.createServer({ allowHalfOpen: true }, (down) => {
         const up = net.connect({ host: "127.0.0.1", port: upstream, allowHalfOpen: true })
+        let frozen = false
         const r: Relayed = {
           index: connections.length,
           up: 0,
           down: 0,
           closed: false,
+          freeze: () => {
+            frozen = true
+          },
           cut: () => {
             down.resetAndDestroy()
             up.resetAndDestroy()
@@ -47,10 +54,12 @@ export const make = (upstream: number): Effect.Effect<CutProxy, never, Scope.Sco
           up.destroy()
         }
         down.on("data", (c: Buffer) => {
+          if (frozen) return
           r.up += c.length
           if (!up.write(c)) down.pause()
         })
         up.on("data", (c: Buffer) => {
+          if (frozen) return
           r.down += c.length
           if (!down.write(c)) up.pause()
         })

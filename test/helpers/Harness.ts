@@ -28,21 +28,34 @@ export interface Running<A> {
   readonly stop: Effect.Effect<void>
 }
 
-const start = <A, I, E>(layer: Layer.Layer<I, E>, tag: Context.Tag<I, A>) =>
+const start = <A, I, E>(layer: Layer.Layer<I, E>, tag: Context.Tag<I, A>, logs?: Array<string>) =>
   Effect.gen(function*() {
     const scope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
-    const ctx = yield* Layer.buildWithScope(layer, scope).pipe(Effect.provide(quiet))
+    const ctx = yield* Layer.buildWithScope(layer, scope).pipe(Effect.provide(logs === undefined ? quiet : recordTo(logs)))
     return { value: Context.get(ctx, tag), stop: Scope.close(scope, Exit.void) } as Running<A>
   })
 
-/** Starts a server (in-process, on loopback). */
-export const startServer = (config: ServerConfig, tuning?: ServerTuning) =>
-  start(Tunnel.serverLayer(config, tuning), Server) as Effect.Effect<Running<RunningServer>, unknown, Scope.Scope>
+/** Every message at warning level or worse goes to `lines` as "LEVEL message", and to nowhere else. */
+const recordTo = (lines: Array<string>) =>
+  Layer.merge(
+    Logger.replace(
+      Logger.defaultLogger,
+      Logger.make(({ logLevel, message }) => {
+        const text = Array.isArray(message) ? message.map(String).join(" ") : String(message)
+        lines.push(`${logLevel.label} ${text}`)
+      })
+    ),
+    quiet
+  )
 
-/** Starts a client and waits until its session is up (unless `wait` is false). */
-export const startClient = (config: ClientConfig, wait = true) =>
+/** Starts a server (in-process, on loopback); `logs` collects its warnings and errors. */
+export const startServer = (config: ServerConfig, tuning?: ServerTuning, logs?: Array<string>) =>
+  start(Tunnel.serverLayer(config, tuning), Server, logs) as Effect.Effect<Running<RunningServer>, unknown, Scope.Scope>
+
+/** Starts a client and waits until its session is up (unless `wait` is false); `logs` collects its warnings. */
+export const startClient = (config: ClientConfig, wait = true, logs?: Array<string>) =>
   Effect.tap(
-    start(Tunnel.clientLayer(config), Client) as Effect.Effect<Running<RunningClient>, unknown, Scope.Scope>,
+    start(Tunnel.clientLayer(config), Client, logs) as Effect.Effect<Running<RunningClient>, unknown, Scope.Scope>,
     (c) => wait ? Effect.provideService(Tunnel.awaitConnected, Client, c.value) : Effect.void
   )
 
