@@ -3,7 +3,7 @@
 import { freePorts, HOST } from "./net.mjs"
 import * as procs from "./procs.mjs"
 import { interleaved, median } from "./stats.mjs"
-import { bulkVsTcp } from "./targets.mjs"
+import { baselineOf, bulkVsBaseline } from "./targets.mjs"
 import * as tunnel from "./tunnel.mjs"
 
 const CASES = [
@@ -92,16 +92,18 @@ export async function bulk(ctx) {
         target: "bulk",
         runs: runs[t.transport]
       })
-      if (t.transport !== "tcp" && runs.tcp) {
+      // against the transport it builds on (tcpmux and ws: tcp; wsmux: tcpmux; wss: ws; wssmux: wsmux)
+      const base = baselineOf(t.transport, ctx.transports)
+      if (base) {
         report.add({
           transport: t.transport,
           section: "bulk",
-          metric: `${c.label}, vs tcp`,
+          metric: `${c.label}, vs ${base}`,
           unit,
           tunnel: med(t.transport),
-          baseline: med("tcp"),
-          baselineName: "tcp",
-          target: bulkVsTcp(t.transport, c.key)
+          baseline: med(base),
+          baselineName: base,
+          target: bulkVsBaseline(t.transport, c.key)
         })
       }
       if (c.streams > 1) {

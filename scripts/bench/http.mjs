@@ -8,12 +8,12 @@ import * as procs from "./procs.mjs"
 import { startHaproxyTwoHop } from "./haproxy.mjs"
 import { startTwoHop } from "./relay.mjs"
 import { interleaved, median } from "./stats.mjs"
-import { newConnVsTcp } from "./targets.mjs"
+import { baselineOf, newConnVsBaseline } from "./targets.mjs"
 import * as tunnel from "./tunnel.mjs"
 
 const CASES = [
-  { key: "close", label: "new connection", header: ["-H", "Connection: close"], rateTarget: undefined, p99Target: "newConnP99", vsTcp: newConnVsTcp },
-  { key: "keepalive", label: "keep-alive", header: [], rateTarget: "keepAliveRate", p99Target: undefined, vsTcp: () => undefined }
+  { key: "close", label: "new connection", header: ["-H", "Connection: close"], rateTarget: undefined, p99Target: "newConnP99", vsBaseline: newConnVsBaseline },
+  { key: "keepalive", label: "keep-alive", header: [], rateTarget: "keepAliveRate", p99Target: undefined, vsBaseline: () => undefined }
 ]
 
 const UNIT_MS = { us: 1e-3, ms: 1, s: 1e3, m: 6e4 }
@@ -112,8 +112,9 @@ export async function http(ctx) {
       report.add({ ...row, metric: `${c.label} rate`, unit: "req/s", tunnel: med(name, "rps"), baseline: med("direct", "rps"), target: c.rateTarget, digits: 0 })
       report.add({ ...row, metric: `${c.label} p50 latency`, unit: "ms", tunnel: med(name, "p50"), baseline: med("direct", "p50") })
       report.add({ ...row, metric: `${c.label} p99 latency`, unit: "ms", tunnel: med(name, "p99"), baseline: med("direct", "p99"), target: c.p99Target })
-      if (name !== "tcp" && runs.tcp) {
-        report.add({ ...row, metric: `${c.label} rate, vs tcp`, unit: "req/s", tunnel: med(name, "rps"), baseline: med("tcp", "rps"), baselineName: "tcp", target: c.vsTcp(name), digits: 0 })
+      const base = baselineOf(name, ctx.transports)
+      if (base) {
+        report.add({ ...row, metric: `${c.label} rate, vs ${base}`, unit: "req/s", tunnel: med(name, "rps"), baseline: med(base, "rps"), baselineName: base, target: c.vsBaseline(name), digits: 0 })
       }
       for (const r of references) {
         report.add({ ...row, metric: `${c.label} rate, vs ${r.against}`, unit: "req/s", tunnel: med(name, "rps"), baseline: med(r.name, "rps"), baselineName: r.name, digits: 0 })

@@ -32,7 +32,7 @@ export class Report {
 const fmt = (x, digits) =>
   Number.isFinite(x) ? x.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits }) : "n/a"
 
-const status = (r) => (r.target === null ? "" : r.met === null ? "n/a" : r.met ? "met" : "MISSED")
+const status = (r) => (r.target === null || r.reference ? "" : r.met === null ? "n/a" : r.met ? "met" : "MISSED")
 
 function cells(report) {
   const main = report.rows.map((r) => [

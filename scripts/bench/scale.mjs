@@ -5,6 +5,7 @@
 import { fileURLToPath } from "node:url"
 import { freePorts } from "./net.mjs"
 import * as procs from "./procs.mjs"
+import { rssPerConnAt10k } from "./targets.mjs"
 import * as tunnel from "./tunnel.mjs"
 
 const FD_RESERVE = 256 // listeners, pool channels, runtime fds
@@ -101,7 +102,7 @@ export async function scale(ctx) {
         metric: `${label}: RSS growth per conn, server+client`,
         unit: "KiB",
         tunnel: growth / n,
-        target: asked === 10_000 ? (transport.includes("mux") ? "rssPerStream" : "rssPerConn") : undefined
+        target: asked === 10_000 ? rssPerConnAt10k(transport) : undefined
       })
     }
   }

@@ -1,6 +1,7 @@
 // A backhaul tunnel on loopback — one server and one client process of the compiled binary — for one
-// transport. The transport is nothing but the `transport` key of both configs: adding a transport to the
-// benchmark needs no change here.
+// transport. The transport is the `transport` key of both configs plus what it needs to run at all (TLS
+// files for wss and wssmux, made here): the sections only name the transport, and adding one to the
+// benchmark needs no change there.
 import { spawnSync } from "node:child_process"
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -10,14 +11,38 @@ import * as procs from "./procs.mjs"
 
 /** Every transport name the config grammar knows, in the order the benchmark runs them. */
 export const KNOWN_TRANSPORTS = ["tcp", "tcpmux", "ws", "wss", "wsmux", "wssmux", "udp"]
-/** What `--transport` defaults to before asking the binary which are implemented. */
-export const DEFAULT_CANDIDATES = ["tcp", "tcpmux", "ws"]
+/** What `--transport` defaults to before asking the binary which are implemented: every stream transport. */
+export const DEFAULT_CANDIDATES = ["tcp", "tcpmux", "ws", "wsmux", "wss", "wssmux"]
+/** Transports that run TLS under the WebSocket: the server needs a certificate, the client a CA to check it. */
+export const SECURE = ["wss", "wssmux"]
 
-// configs and the binary snapshot live in a temp dir made on first use and removed at the end
+// configs, the TLS pair and the binary snapshot live in a temp dir made on first use and removed at the end
 let made
+let pair
 const dir = () => (made ??= mkdtempSync(join(tmpdir(), "backhaul-bench-")))
-export const removeConfigDir = () => made && rmSync(made, { recursive: true, force: true })
+export const removeConfigDir = () => {
+  if (made) rmSync(made, { recursive: true, force: true })
+  made = pair = undefined
+}
 let serial = 0
+
+/**
+ * A self-signed certificate for localhost and 127.0.0.1 (HOST, the clients' remote_addr host) and its
+ * key, made with openssl on first use, once per run. Throws when openssl cannot make it.
+ */
+export function selfSigned() {
+  if (pair) return pair
+  const cert = join(dir(), "cert.pem")
+  const key = join(dir(), "key.pem")
+  const args = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "30",
+    "-subj", "/CN=localhost", "-addext", `subjectAltName=DNS:localhost,IP:${HOST}`, "-keyout", key, "-out", cert]
+  const r = spawnSync("openssl", args, { encoding: "utf8", timeout: 30_000 })
+  if (r.status !== 0) {
+    const why = r.error ? r.error.message : (r.stderr || r.stdout || "").trim().split("\n")[0]
+    throw new Error(`openssl could not make a self-signed certificate (needed for ${SECURE.join(", ")}): ${why}`)
+  }
+  return (pair = { cert, key })
+}
 
 /** A private copy of the binary, so that a rebuild during the run cannot mix two builds in one result. */
 export function snapshot(binary) {
@@ -40,14 +65,35 @@ function writeConfig(section, entries, raw = {}) {
   return path
 }
 
-/** The settings both sides get (`--set` can override any of them). */
-const common = (transport) => ({ transport, token: "bench", log_level: "info" })
+/**
+ * The settings one side (`"server"` or `"client"`) gets for `transport` (`--set` can override any of
+ * them): the common ones, and for wss/wssmux the server's certificate and key and, on the client, the
+ * same certificate as its CA, so that it checks the server's certificate (no insecure skip: it warns at
+ * every connect). Throws when the TLS pair cannot be made.
+ */
+export function settings(transport, side) {
+  const common = { transport, token: "bench", log_level: "info" }
+  if (!SECURE.includes(transport)) return common
+  const { cert, key } = selfSigned()
+  return side === "server" ? { ...common, tls_cert: cert, tls_key: key } : { ...common, tls_ca: cert }
+}
 
-/** Whether this binary implements `transport` (`backhaul check` on a server config using it). */
+/** Whether this binary implements `transport` (`backhaul check` on a server and a client config using it). */
 export function implemented(binary, transport) {
-  const path = writeConfig("server", { ...common(transport), bind_addr: `${HOST}:1`, ports: [] })
-  const r = spawnSync(binary, ["check", "-c", path], { encoding: "utf8", timeout: 10_000 })
-  return { ok: r.status === 0, detail: (r.stderr || r.stdout || "").trim().split("\n")[0] }
+  let configs
+  try {
+    configs = [
+      writeConfig("server", { ...settings(transport, "server"), bind_addr: `${HOST}:1`, ports: [] }),
+      writeConfig("client", { ...settings(transport, "client"), remote_addr: `${HOST}:1` })
+    ]
+  } catch (e) {
+    return { ok: false, detail: e.message }
+  }
+  for (const path of configs) {
+    const r = spawnSync(binary, ["check", "-c", path], { encoding: "utf8", timeout: 10_000 })
+    if (r.status !== 0) return { ok: false, detail: (r.stderr || r.stdout || "").trim().split("\n")[0] }
+  }
+  return { ok: true, detail: "" }
 }
 
 /**
@@ -58,10 +104,10 @@ export async function start({ binary, transport, ports, extra = { server: {}, cl
   const tunnelPort = await freePort()
   const serverConfig = writeConfig(
     "server",
-    { ...common(transport), bind_addr: `${HOST}:${tunnelPort}`, connection_pool: pool, ports },
+    { ...settings(transport, "server"), bind_addr: `${HOST}:${tunnelPort}`, connection_pool: pool, ports },
     extra.server
   )
-  const clientConfig = writeConfig("client", { ...common(transport), remote_addr: `${HOST}:${tunnelPort}` }, extra.client)
+  const clientConfig = writeConfig("client", { ...settings(transport, "client"), remote_addr: `${HOST}:${tunnelPort}` }, extra.client)
   const t0 = performance.now()
   const server = procs.start(`backhaul server (${transport})`, binary, ["-c", serverConfig])
   const tunnel = { transport, tunnelPort, server, client: undefined, timings: {}, stop: () => stop(tunnel) }

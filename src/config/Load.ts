@@ -318,6 +318,33 @@ const tuningLine = (config: AnyConfig): string =>
     `log_level ${config.log_level}`
   ].join(", ")
 
+/** The WebSocket and TLS lines of a summary (none for tcp and tcpmux). */
+const webSocketLines = (config: AnyConfig): Array<string> => {
+  if (!config.transport.startsWith("ws")) return []
+  const ws = `websocket: ws_path ${JSON.stringify(config.ws_path)}, ping every ${config.ws_ping_interval}s`
+  const secure = TlsFiles.secure(config.transport)
+  if (config.role === "server") {
+    return [
+      ws,
+      ...(secure ? [`tls: certificate ${config.tls_cert}, key ${config.tls_key}`] : []),
+      config.trusted_proxies.length === 0
+        ? "trusted_proxies: none (X-Forwarded-For and X-Real-IP are ignored)"
+        : `trusted_proxies: ${config.trusted_proxies.join(", ")}`
+    ]
+  }
+  const name = config.tls_server_name ?? config.remote_addr.host
+  const trust = config.tls_insecure_skip_verify
+    ? `NOT VERIFIED (tls_insecure_skip_verify = true)`
+    : `verified against ${config.tls_ca ?? "the system's CA store"} for ${JSON.stringify(name)}`
+  return [
+    ws,
+    ...(secure ? [`tls: server certificate ${trust}`] : []),
+    ...(config.edge_ip === undefined
+      ? []
+      : [`edge_ip: dials ${config.edge_ip.host}${config.edge_ip.port === undefined ? "" : `:${config.edge_ip.port}`} (Host and SNI stay ${config.remote_addr.host})`])
+  ]
+}
+
 /** A short human summary for `backhaul check`; never shows the token. */
 export const summarize = (config: AnyConfig): string => {
   if (config.role === "server") {
@@ -329,6 +356,7 @@ export const summarize = (config: AnyConfig): string => {
       authLine(config),
       // a mux transport keeps no pool: connection_pool does nothing there
       `${config.transport.includes("mux") ? "" : `connection_pool ${config.connection_pool}, `}channel_size ${config.channel_size}, ${tuningLine(config)}`,
+      ...webSocketLines(config),
       `listeners: ${ports} port${ports === 1 ? "" : "s"} in ${config.ports.length} mapping${config.ports.length === 1 ? "" : "s"}`,
       ...config.ports.map((m) => `  ${Mapping.formatListen(m)} -> ${Mapping.formatTarget(m)}`)
     ].join("\n")
@@ -340,6 +368,7 @@ export const summarize = (config: AnyConfig): string => {
     `transport: ${config.transport}`,
     authLine(config),
     `retry_interval ${config.retry_interval}s, ${tuningLine(config)}`,
+    ...webSocketLines(config),
     forwards.length === 0
       ? "forwarder: none (the server's targets are dialed)"
       : `forwarder: ${forwards.length} entr${forwards.length === 1 ? "y" : "ies"}`,

@@ -48,8 +48,9 @@ export const writeHeader = (out: Uint8Array, opcode: number, length: number, mas
     out[1] = maskBit | 127
     const hi = Math.floor(length / 0x1_0000_0000)
     const lo = length >>> 0
+    // lengths are under 2^53, so `hi` has 21 bits: byte 2 is always 0, byte 3 holds bits 48 to 52
     out[2] = 0
-    out[3] = 0
+    out[3] = (hi >>> 16) & 0xff
     out[4] = (hi >>> 8) & 0xff
     out[5] = hi & 0xff
     out[6] = lo >>> 24
@@ -190,12 +191,12 @@ export class FrameDecoder {
     const len7 = b1 & 0x7f
     const masked = (b1 & 0x80) !== 0
     const size = 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + (masked ? 4 : 0)
-    if (avail < size) {
-      // validate what can be validated now, so garbage fails at once rather than waiting for more
-      const early = this.validate(b0, masked, len7)
-      if (early !== undefined) return early
-      return this.keep(buf, start, chunk)
-    }
+    // validate from the first two bytes, before the header is whole, so garbage fails at once rather
+    // than waiting for more; and the same way for a header that arrives whole, so the verdict does not
+    // depend on where the chunks were cut
+    const bad = this.validate(b0, masked, len7)
+    if (bad !== undefined) return bad
+    if (avail < size) return this.keep(buf, start, chunk)
     let length = len7
     let p = start + 2
     if (len7 === 126) {
@@ -207,8 +208,6 @@ export class FrameDecoder {
       length = hi * 0x1_0000_0000 + buf.readUInt32BE(p + 4)
       p += 8
     }
-    const bad = this.validate(b0, masked, length)
-    if (bad !== undefined) return bad
     if (masked) {
       this.key = Buffer.from(buf.subarray(p, p + 4))
       p += 4
@@ -238,8 +237,12 @@ export class FrameDecoder {
     return chunk.length
   }
 
-  /** Checks a header's first byte, mask bit and length; the offset to return if it is bad. */
-  private validate(b0: number, masked: boolean, length: number): number | undefined {
+  /**
+   * Checks a header's first byte, mask bit and 7-bit length; the offset to return if it is bad. A control
+   * frame must have its length in the 7-bit form (at most 125, RFC 6455 §5.5, written in the shortest
+   * form, §5.2), so 126 and 127 (a 16- or 64-bit length follows) refuse it whatever that length says.
+   */
+  private validate(b0: number, masked: boolean, len7: number): number | undefined {
     if ((b0 & 0x70) !== 0) return this.fail(CloseCode.ProtocolError, "reserved bits set (no extension was negotiated)")
     if (masked !== this.expectMasked) {
       return this.fail(CloseCode.ProtocolError, this.expectMasked ? "client frame not masked" : "server frame masked")
@@ -259,7 +262,7 @@ export class FrameDecoder {
       case Opcode.Ping:
       case Opcode.Pong:
         if (!fin) return this.fail(CloseCode.ProtocolError, "fragmented control frame")
-        if (length > MAX_CONTROL) return this.fail(CloseCode.ProtocolError, "control frame over 125 bytes")
+        if (len7 > MAX_CONTROL) return this.fail(CloseCode.ProtocolError, "control frame over 125 bytes")
         return undefined
       default:
         return this.fail(CloseCode.ProtocolError, `reserved opcode ${opcode}`)
