@@ -16,6 +16,9 @@ export interface Options {
   readonly token?: string
   /** extra TOML lines for both configs */
   readonly extra?: ReadonlyArray<string>
+  /** extra TOML lines for one side only (TLS files) */
+  readonly serverExtra?: ReadonlyArray<string>
+  readonly clientExtra?: ReadonlyArray<string>
   /** the client's command line for its config path (default `-c path`) */
   readonly clientArgs?: (configPath: string) => ReadonlyArray<string>
   /** the port the client dials instead of the server's (a proxy in between) */
@@ -32,8 +35,10 @@ export const server = (targets: ReadonlyArray<number>, options: Options = {}) =>
     const ports = targets.map((t, i) => `"127.0.0.1:${userPorts[i]}=127.0.0.1:${t}"`).join(", ")
     const common = [`token = "${token}"`, ...(options.extra ?? [])]
     const dir = Processes.tempFiles({
-      "server.toml": ["[server]", `bind_addr = "127.0.0.1:${tunnelPort}"`, ...common, `ports = [${ports}]`].join("\n"),
-      "client.toml": ["[client]", `remote_addr = "127.0.0.1:${remotePort}"`, ...common, "retry_interval = 1"].join("\n")
+      "server.toml": ["[server]", `bind_addr = "127.0.0.1:${tunnelPort}"`, ...common, ...(options.serverExtra ?? []), `ports = [${ports}]`]
+        .join("\n"),
+      "client.toml": ["[client]", `remote_addr = "127.0.0.1:${remotePort}"`, ...common, ...(options.clientExtra ?? []), "retry_interval = 1"]
+        .join("\n")
     })
     const process = yield* Processes.start(binary, ["-c", join(dir, "server.toml")])
     yield* process.waitFor(new RegExp(`user ports: ${targets.length} of ${targets.length} listening`))
