@@ -2,11 +2,13 @@
  * The same source under Node (through tsx) and Deno: a real tunnel with the server under one runtime and
  * the client under the other, and the demo under each. (Bun is covered by the compiled binary's test.)
  */
-import { assert, describe, it } from "@effect/vitest"
+import { afterAll, assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import { rmSync } from "node:fs"
 import { join } from "node:path"
 import * as EchoServer from "../../src/net/EchoServer.ts"
 import { freePort } from "../../src/net/FreePort.ts"
+import * as Certs from "../helpers/Certs.ts"
 import * as Processes from "../helpers/Processes.ts"
 import { transfer } from "../helpers/Sockets.ts"
 
@@ -18,8 +20,16 @@ const deno = [bin("deno"), ["run", "-A", "--quiet", "src/cli/main.ts"]] as const
 describe("runtimes", () => {
   const cases = [
     { transport: "tcp", server: ["Node", node], client: ["Deno", deno] },
-    { transport: "tcpmux", server: ["Deno", deno], client: ["Node", node] }
+    { transport: "tcpmux", server: ["Deno", deno], client: ["Node", node] },
+    { transport: "wss", server: ["Deno", deno], client: ["Node", node] },
+    { transport: "wsmux", server: ["Node", node], client: ["Deno", deno] }
   ] as const
+  const certs = Certs.makeSync()
+  afterAll(() => rmSync(certs.dir, { recursive: true, force: true }))
+  const tls = (transport: string) =>
+    transport.startsWith("wss")
+      ? { server: `tls_cert = "${certs.cert}"\ntls_key = "${certs.key}"\n`, client: `tls_ca = "${certs.cert}"\n` }
+      : { server: "", client: "" }
   for (const c of cases) {
   it.scopedLive(`${c.transport}: server under ${c.server[0]}, client under ${c.client[0]}: bytes in equal bytes out`, () =>
     Effect.gen(function*() {
@@ -27,9 +37,11 @@ describe("runtimes", () => {
       const tunnelPort = yield* freePort()
       const userPort = yield* freePort()
       const common = `transport = "${c.transport}"\ntoken = "rt"\n`
+      const files = tls(c.transport)
       const dir = Processes.tempFiles({
-        "server.toml": `[server]\nbind_addr = "127.0.0.1:${tunnelPort}"\n${common}ports = ["127.0.0.1:${userPort}=127.0.0.1:${echo.port}"]\n`,
-        "client.toml": `[client]\nremote_addr = "127.0.0.1:${tunnelPort}"\n${common}`
+        "server.toml":
+          `[server]\nbind_addr = "127.0.0.1:${tunnelPort}"\n${common}${files.server}ports = ["127.0.0.1:${userPort}=127.0.0.1:${echo.port}"]\n`,
+        "client.toml": `[client]\nremote_addr = "127.0.0.1:${tunnelPort}"\n${common}${files.client}`
       })
       const [serverCommand, serverArgs] = c.server[1]
       const [clientCommand, clientArgs] = c.client[1]
