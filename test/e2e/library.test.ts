@@ -6,16 +6,26 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Either from "effect/Either"
-import { Client, Load, Mux, Pooled, PortMapping, Server, TcpCarrier, Tunnel } from "../../src/index.ts"
+import { Client, Load, Mux, Pooled, PortMapping, Server, TcpCarrier, TrustedProxies, Tunnel, WsCarrier } from "../../src/index.ts"
 import * as EchoServer from "../../src/net/EchoServer.ts"
 import { freePort } from "../../src/net/FreePort.ts"
 import { roundTrip } from "../helpers/Sockets.ts"
 
 const carrier = TcpCarrier.layer({ keepaliveSeconds: 20, dialTimeoutSeconds: 5 })
+const ws = WsCarrier.layer({
+  name: "ws",
+  path: "/embedded",
+  pingSeconds: 25,
+  keepaliveSeconds: 20,
+  dialTimeoutSeconds: 5,
+  trusted: TrustedProxies.make([])
+})
 const transports = {
   "pooled channels over the tcp carrier": Pooled.layer("tcp").pipe(Layer.provide(carrier)),
   "the multiplexer over the tcp carrier": Mux.layer("tcpmux", { maxFrame: 32768, streamWindow: 1 << 20, sessionWindow: 4 << 20 })
-    .pipe(Layer.provide(carrier))
+    .pipe(Layer.provide(carrier)),
+  "the multiplexer over the WebSocket carrier": Mux.layer("wsmux", { maxFrame: 32768, streamWindow: 1 << 20, sessionWindow: 4 << 20 })
+    .pipe(Layer.provide(ws))
 }
 
 describe("library surface", () => {

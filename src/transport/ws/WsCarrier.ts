@@ -14,7 +14,8 @@ import type { Peer, SocketOptions, TlsClientOptions, TlsServerOptions } from "..
 import { deadline } from "../../net/Deadline.ts"
 import * as Tcp from "../../net/Tcp.ts"
 import * as Effect from "effect/Effect"
-import { type CarrierShape, TransportError } from "../Transport.ts"
+import * as Layer from "effect/Layer"
+import { Carrier, type CarrierShape, TransportError } from "../Transport.ts"
 import { Pinger } from "./Pinger.ts"
 import type { TrustedProxies } from "./TrustedProxies.ts"
 import * as Upgrade from "./Upgrade.ts"
@@ -149,3 +150,6 @@ export const make = (options: WsCarrierOptions): CarrierShape => {
     }
   }
 }
+
+/** A WebSocket carrier as a layer. */
+export const layer = (options: WsCarrierOptions): Layer.Layer<Carrier> => Layer.succeed(Carrier, make(options))
