@@ -56,10 +56,11 @@ const addressOf = (raw: string): string | undefined => {
  */
 export const forwardedPeer = (
   trusted: TrustedProxies,
-  socketPeer: string,
+  socketPeer: string | (() => string),
   headers: ReadonlyMap<string, string>
 ): Peer | undefined => {
-  if (trusted.empty || !trusted.has(socketPeer)) return undefined
+  // the socket's address is a system call: asked only when some proxy is trusted
+  if (trusted.empty || !trusted.has(typeof socketPeer === "string" ? socketPeer : socketPeer())) return undefined
   const chain = headers.get("x-forwarded-for")
   if (chain !== undefined) {
     const hops = chain.split(",")

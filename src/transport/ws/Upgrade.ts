@@ -85,7 +85,7 @@ export const accept = (conn: Conn, options: ServerOptions, done: Done<Peer | und
       `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`,
       "latin1"
     ))
-    done(undefined, forwardedPeer(options.trusted, conn.peer.host, head!.headers))
+    done(undefined, forwardedPeer(options.trusted, () => conn.peer.host, head!.headers))
   })
 
 export interface ClientOptions {
