@@ -16,6 +16,10 @@ const head = Buffer.allocUnsafe(MAX_HEADER)
 const PREFIX_ROOM = 64
 const joined = Buffer.allocUnsafe(MAX_HEADER + PREFIX_ROOM)
 
+/** Close codes an endpoint may send (RFC 6455 §7.4): the defined ones and those for libraries and apps. */
+const sendable = (code: number): boolean =>
+  (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999)
+
 export class WsConn extends ConnBase implements FrameHandler {
   /** pings sent since anything was last received (the `Pinger` ends the connection at its limit) */
   missed = 0
@@ -66,9 +70,10 @@ export class WsConn extends ConnBase implements FrameHandler {
       this.closeReceived = true
       this.receivedEnd()
       if (!this.closeSent) {
-        // answer with the peer's code (RFC 6455 §5.5.1), then our side is done too
+        // answer with the peer's code (RFC 6455 §5.5.1), then our side is done too; a code that may not
+        // be sent on the wire (1005, 1006, 0, …) is a protocol error, no status is a normal close
         const code = closeCode(payload)
-        this.sendClose(code === 1005 ? CloseCode.Normal : code)
+        this.sendClose(code === 1005 ? CloseCode.Normal : sendable(code) ? code : CloseCode.ProtocolError)
         this.inner.end()
       }
     }
