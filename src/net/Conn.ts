@@ -45,7 +45,11 @@ export interface Conn extends Sink {
   readonly closed: boolean
   /** the peer ended its side cleanly (FIN), as opposed to a reset */
   readonly readEnded: boolean
-  /** queues bytes; false asks the writer to wait for `whenDrained` */
+  /**
+   * Queues bytes; false asks the writer to wait for `whenDrained`. The chunk is the connection's from
+   * then on, to hold until written and even to change (a WebSocket client masks large chunks in place):
+   * never write a buffer that is read again or shared, unless it is small (under 1 KiB).
+   */
   write(chunk: Uint8Array): boolean
   /** `write(chunk.subarray(start, end))`, without making the view where the backend need not */
   writeSlice(chunk: Buffer, start: number, end: number): boolean

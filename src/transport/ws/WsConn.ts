@@ -10,11 +10,15 @@
 import { ConnBase, type Conn, type Peer, type Resumable } from "../../net/Conn.ts"
 import { CloseCode, closeCode, FrameDecoder, type FrameHandler, MAX_HEADER, nextMaskKey, Opcode, mask, writeHeader } from "./Frame.ts"
 
-/** One header buffer for every connection: `writePair` hands it back on return (one thread). */
-const head = Buffer.allocUnsafe(MAX_HEADER)
-/** The most prefix bytes (a frame header of the protocol above) joined to the server's header in `joined`. */
+/** The most prefix bytes (a frame header of the protocol above) written with ours from `joined`. */
 const PREFIX_ROOM = 64
+/** One header buffer for every connection: `writePair` hands it back on return (one thread). */
 const joined = Buffer.allocUnsafe(MAX_HEADER + PREFIX_ROOM)
+/** Bodies from this size on are masked in place by the client; smaller ones are copied first. */
+const MASK_IN_PLACE = 1024
+const EMPTY = Buffer.alloc(0)
+/** Bodies from this size on are written after their header rather than copied behind it. */
+const WRITE_APART = 16 * 1024
 
 /** Close codes an endpoint may send (RFC 6455 §7.4): the defined ones and those for libraries and apps. */
 const sendable = (code: number): boolean =>
@@ -65,7 +69,7 @@ export class WsConn extends ConnBase implements FrameHandler {
 
   onControl(opcode: number, payload: Buffer): void {
     if (opcode === Opcode.Ping) {
-      if (!this.closeSent) this.sendFrame(Opcode.Pong, payload)
+      if (!this.closeSent) this.send(Opcode.Pong, undefined, payload)
     } else if (opcode === Opcode.Close) {
       this.closeReceived = true
       this.receivedEnd()
@@ -87,7 +91,7 @@ export class WsConn extends ConnBase implements FrameHandler {
 
   /** Sends a Ping (from the carrier's `Pinger`). */
   ping(): void {
-    if (!this.closeSent && !this.closed) this.sendFrame(Opcode.Ping, Buffer.alloc(0))
+    if (!this.closeSent && !this.closed) this.send(Opcode.Ping, undefined, EMPTY)
   }
 
   // Conn: writes become binary messages
@@ -95,48 +99,43 @@ export class WsConn extends ConnBase implements FrameHandler {
   write(chunk: Uint8Array): boolean {
     if (this.closeSent || this.closed) return true // nothing will drain: do not wait
     if (chunk.length === 0) return true
-    return this.sendFrame(Opcode.Binary, chunk)
+    return this.send(Opcode.Binary, undefined, chunk)
   }
 
-  /** One message for both parts: the server writes its header and `prefix` together, the client masks one copy. */
+  /** `prefix` and `body` as one message; a small prefix (a frame header above) rides with ours. */
   writePair(prefix: Uint8Array, body: Uint8Array): boolean {
     if (this.closeSent || this.closed) return true
-    const length = prefix.length + body.length
-    let ok: boolean
-    if (this.client) {
-      const key = nextMaskKey()
-      const n = writeHeader(head, Opcode.Binary, length, key)
-      const both = Buffer.allocUnsafe(length)
-      both.set(prefix, 0)
-      both.set(body, prefix.length)
-      mask(both, 0, length, key, 0)
-      ok = this.inner.writePair(head.subarray(0, n), both)
-    } else if (prefix.length <= PREFIX_ROOM) {
-      const n = writeHeader(joined, Opcode.Binary, length, undefined)
-      joined.set(prefix, n)
-      ok = this.inner.writePair(joined.subarray(0, n + prefix.length), body)
-    } else {
-      const both = Buffer.allocUnsafe(length)
-      both.set(prefix, 0)
-      both.set(body, prefix.length)
-      return this.sendFrame(Opcode.Binary, both)
-    }
-    if (!ok) this.inner.whenDrained(this.onDrain)
-    return ok
+    if (prefix.length <= PREFIX_ROOM) return this.send(Opcode.Binary, prefix, body)
+    const both = Buffer.allocUnsafe(prefix.length + body.length)
+    both.set(prefix, 0)
+    both.set(body, prefix.length)
+    return this.send(Opcode.Binary, undefined, both)
   }
 
-  private sendFrame(opcode: number, payload: Uint8Array): boolean {
+  /**
+   * Writes one final frame: our header and `prefix` (at most PREFIX_ROOM bytes) from the shared buffer,
+   * then `body`. The client masks: the header buffer's copy of the prefix, and the body where it is when
+   * it is large — a chunk handed to `write` belongs to the connection (measured: copying every chunk
+   * to mask it cost the client more CPU than the rest of its data path) — or a copy when it is small,
+   * since small buffers may be shared (a constant End frame).
+   */
+  private send(opcode: number, prefix: Uint8Array | undefined, body: Uint8Array): boolean {
+    const pre = prefix === undefined ? 0 : prefix.length
+    const key = this.client ? nextMaskKey() : undefined
+    const n = writeHeader(joined, opcode, pre + body.length, key)
+    if (prefix !== undefined) joined.set(prefix, n)
+    let payload = body
+    if (key !== undefined) {
+      if (pre > 0) mask(joined, n, n + pre, key, 0)
+      if (body.length < MASK_IN_PLACE) payload = Buffer.from(body)
+      mask(payload, 0, payload.length, key, pre & 3)
+    }
     let ok: boolean
-    if (this.client) {
-      const key = nextMaskKey()
-      const n = writeHeader(head, opcode, payload.length, key)
-      const body = Buffer.allocUnsafe(payload.length)
-      body.set(payload, 0)
-      mask(body, 0, body.length, key, 0)
-      ok = this.inner.writePair(head.subarray(0, n), body)
+    if (payload.length < WRITE_APART) {
+      ok = this.inner.writePair(joined.subarray(0, n + pre), payload)
     } else {
-      const n = writeHeader(head, opcode, payload.length, undefined)
-      ok = this.inner.writePair(head.subarray(0, n), payload)
+      const headTaken = this.inner.write(Buffer.from(joined.subarray(0, n + pre)))
+      ok = this.inner.write(payload) && headTaken
     }
     if (!ok) this.inner.whenDrained(this.onDrain)
     return ok
@@ -146,7 +145,7 @@ export class WsConn extends ConnBase implements FrameHandler {
     this.closeSent = true
     const payload = Buffer.allocUnsafe(2)
     payload.writeUInt16BE(code, 0)
-    this.sendFrame(Opcode.Close, payload)
+    this.send(Opcode.Close, undefined, payload)
   }
 
   end(): void {
