@@ -30,7 +30,7 @@ const PROFILES = {
 export const USAGE = `usage: npm run bench -- [--quick] [--transport tcp,tcpmux,ws] [--only bulk,http,scale,startup]
                        [--runs N] [--set [server.|client.]key=toml-value]... [--out DIR]
 
-  --quick       a few seconds per metric (smoke check, ~30 s per transport); default is the full suite (~6 min per transport)
+  --quick       a few seconds per metric (smoke check, ~30 s per transport); default is the full suite (~5 min per transport)
   --transport   transports to measure (default: every one of ${DEFAULT_CANDIDATES.join(", ")} that dist/backhaul implements)
   --only        run only these sections
   --runs        runs per throughput/wrk measurement (median is reported; default 3 full, 1 quick)
