@@ -12,7 +12,7 @@ import * as CutProxy from "../helpers/CutProxy.ts"
 import { clientConfig, eventually, startClient } from "../helpers/Harness.ts"
 import { hold } from "../helpers/Holder.ts"
 import * as Processes from "../helpers/Processes.ts"
-import { connectAndWaitEnd, halfCloseTarget, pattern, roundTrip, sha256, transfer } from "../helpers/Sockets.ts"
+import { connectAndWaitEnd, halfCloseTarget, concurrentEchoes, pattern, roundTrip, sha256, transfer } from "../helpers/Sockets.ts"
 
 const MiB = 1024 * 1024
 const tcpmux = (sessions = 1, extra: ReadonlyArray<string> = []) => ({
@@ -35,15 +35,7 @@ describe("compiled binary, tcpmux", () => {
       assert.strictEqual(t.received, 64 * MiB)
       assert.strictEqual(t.receivedHash, t.sentHash)
 
-      const results = yield* Effect.forEach(
-        Array.from({ length: 1000 }, (_, i) => i),
-        (i) => {
-          const payload = pattern(i + 1, 512 + i * 7)
-          return Effect.map(roundTrip(echoPort!, payload), (back) => sha256(back) === sha256(payload))
-        },
-        { concurrency: "unbounded" }
-      )
-      assert.strictEqual(results.filter(Boolean).length, 1000)
+      assert.strictEqual(yield* concurrentEchoes(echoPort!, 1000, (i) => 512 + i * 7), 1000)
 
       const request = pattern(9, 2 * MiB)
       const reply = yield* roundTrip(halfPort!, request)

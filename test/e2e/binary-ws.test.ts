@@ -11,7 +11,7 @@ import * as BinaryTunnel from "../helpers/BinaryTunnel.ts"
 import * as Certs from "../helpers/Certs.ts"
 import { eventually } from "../helpers/Harness.ts"
 import * as Processes from "../helpers/Processes.ts"
-import { connectAndWaitEnd, halfCloseTarget, pattern, roundTrip, sha256, transfer } from "../helpers/Sockets.ts"
+import { connectAndWaitEnd, halfCloseTarget, concurrentEchoes, pattern, roundTrip, sha256, transfer } from "../helpers/Sockets.ts"
 
 const MiB = 1024 * 1024
 const certs = Certs.makeSync()
@@ -35,15 +35,7 @@ for (const transport of ["ws", "wsmux", "wss", "wssmux"] as const) {
         const t = yield* transfer(echoPort, 64 * MiB)
         assert.strictEqual(t.received, 64 * MiB)
         assert.strictEqual(t.receivedHash, t.sentHash)
-        const results = yield* Effect.forEach(
-          Array.from({ length: 200 }, (_, i) => i),
-          (i) => {
-            const payload = pattern(i + 1, 2048 + i * 31)
-            return Effect.map(roundTrip(echoPort, payload), (back) => sha256(back) === sha256(payload))
-          },
-          { concurrency: "unbounded" }
-        )
-        assert.strictEqual(results.filter(Boolean).length, 200)
+        assert.strictEqual(yield* concurrentEchoes(echoPort, 200, (i) => 2048 + i * 31), 200)
         const request = pattern(9, 2 * MiB)
         const reply = yield* roundTrip(halfPort, request)
         assert.strictEqual(reply.toString(), `got ${request.length} bytes sha256=${sha256(request)}`)

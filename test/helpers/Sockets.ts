@@ -5,7 +5,8 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { createHash } from "node:crypto"
 import * as net from "node:net"
-export { roundTrip } from "../../src/net/Probe.ts"
+import { roundTrip } from "../../src/net/Probe.ts"
+export { roundTrip }
 
 /** Deterministic pseudo-random bytes (xorshift), so big payloads need not be held in memory. */
 export const pattern = (seed: number, length: number): Buffer => {
@@ -113,3 +114,20 @@ export const halfCloseTarget: Effect.Effect<number, never, Scope.Scope> = Effect
 
 /** sha256 of a buffer, hex. */
 export const sha256 = (b: Buffer): string => createHash("sha256").update(b).digest("hex")
+
+/**
+ * `count` connections at once, connection `i` sending its own `pattern(i + 1, size(i))`: how many got
+ * exactly their own bytes back.
+ */
+export const concurrentEchoes = (port: number, count: number, size: (i: number) => number): Effect.Effect<number, Error> =>
+  Effect.map(
+    Effect.forEach(
+      Array.from({ length: count }, (_, i) => i),
+      (i) => {
+        const payload = pattern(i + 1, size(i))
+        return Effect.map(roundTrip(port, payload), (back) => sha256(back) === sha256(payload))
+      },
+      { concurrency: "unbounded" }
+    ),
+    (results) => results.filter(Boolean).length
+  )
