@@ -143,7 +143,9 @@ export class FrameDecoder {
   /** payload bytes left in the current frame */
   private remaining = 0
   private opcode = 0
+  /** the current frame's mask key (`keyBytes`), or undefined for an unmasked frame */
   private key: Buffer | undefined
+  private keyBytes: Buffer | undefined
   private phase = 0
   /** a fragmented binary message is open: continuations may come */
   private inMessage = false
@@ -217,7 +219,13 @@ export class FrameDecoder {
       p += 8
     }
     if (masked) {
-      this.key = Buffer.from(buf.subarray(p, p + 4))
+      // one key buffer per connection, refilled per frame (no allocation per frame)
+      const key = (this.keyBytes ??= Buffer.allocUnsafe(4))
+      key[0] = buf[p]!
+      key[1] = buf[p + 1]!
+      key[2] = buf[p + 2]!
+      key[3] = buf[p + 3]!
+      this.key = key
       p += 4
     } else {
       this.key = undefined
