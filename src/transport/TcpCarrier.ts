@@ -8,7 +8,7 @@
 import * as Layer from "effect/Layer"
 import * as Effect from "effect/Effect"
 import * as Tcp from "../net/Tcp.ts"
-import { Carrier, type CarrierShape, TransportError } from "./Transport.ts"
+import { Carrier, type CarrierShape, fromSocketError } from "./Transport.ts"
 
 /** Options of the tcp carrier. */
 export interface TcpCarrierOptions {
@@ -16,18 +16,15 @@ export interface TcpCarrierOptions {
   readonly dialTimeoutSeconds: number
 }
 
-const fromSocket = (e: Tcp.SocketError): TransportError =>
-  new TransportError({ reason: e.reason, address: e.address, detail: e.detail, cause: e })
-
 /** Builds the tcp carrier. */
 export const make = (options: TcpCarrierOptions): CarrierShape => {
   const socket: Tcp.SocketOptions = { nodelay: true, keepaliveSeconds: options.keepaliveSeconds }
   return {
     name: "tcp",
-    listen: (address, onChannel) => Effect.mapError(Tcp.listen(address, socket, onChannel), fromSocket),
+    listen: (address, onChannel) => Effect.mapError(Tcp.listen(address, socket, onChannel), fromSocketError),
     open: (address, done) =>
       Tcp.connect(address, socket, options.dialTimeoutSeconds, (error, conn) =>
-        error ? done(fromSocket(error)) : done(undefined, conn))
+        error ? done(fromSocketError(error)) : done(undefined, conn))
   }
 }
 

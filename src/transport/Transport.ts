@@ -12,6 +12,7 @@ import type * as Scope from "effect/Scope"
 import type { HostPort, TransportName } from "../config/Config.ts"
 import { type Cancel, type Done, toEffect } from "../net/Callback.ts"
 import type { Conn } from "../net/Conn.ts"
+import type { SocketError } from "../net/Tcp.ts"
 import type { ChannelStrategy } from "./Channels.ts"
 
 /** One carrier connection: bytes with half-close (`end()`) that know their peer (`peer`). */
@@ -28,6 +29,10 @@ export class TransportError extends Schema.TaggedError<TransportError>()("Transp
     return `${this.reason} ${this.address}: ${this.detail}`
   }
 }
+
+/** A socket's failure as the carrier's: the same reason, address and detail, the socket error as cause. */
+export const fromSocketError = (e: SocketError): TransportError =>
+  new TransportError({ reason: e.reason, address: e.address, detail: e.detail, cause: e })
 
 /**
  * What a carrier provides. It owns its own handshake (none for TCP; an upgrade or TLS for others), its

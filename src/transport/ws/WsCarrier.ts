@@ -15,7 +15,7 @@ import { deadline } from "../../net/Deadline.ts"
 import * as Tcp from "../../net/Tcp.ts"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { Carrier, type CarrierShape, TransportError } from "../Transport.ts"
+import { Carrier, type CarrierShape, fromSocketError, TransportError } from "../Transport.ts"
 import { Pinger } from "./Pinger.ts"
 import type { TrustedProxies } from "./TrustedProxies.ts"
 import * as Upgrade from "./Upgrade.ts"
@@ -69,7 +69,7 @@ const fromSocket = (e: Tcp.SocketError): TransportError => {
       cause: e
     })
   }
-  return new TransportError({ reason: e.reason, address: e.address, detail: e.detail, cause: e })
+  return fromSocketError(e)
 }
 
 /** `Host` for an address: brackets for IPv6, the port unless it is the scheme's default. */
@@ -117,6 +117,7 @@ export const make = (options: WsCarrierOptions): CarrierShape => {
         host: hostHeader(address, options.tlsClient === undefined ? 80 : 443),
         path: options.path
       }
+      let settled = false
       let cancel: Cancel = Tcp.connect(dialed, dialSocket, options.dialTimeoutSeconds, (error, conn) => {
         if (error) return done(fromSocket(error))
         if (options.tlsClient !== undefined && !options.tlsClient.verify) {
@@ -131,6 +132,7 @@ export const make = (options: WsCarrierOptions): CarrierShape => {
           (d) => Upgrade.request(conn!, clientOptions, d)
         )(
           (failure) => {
+            settled = true
             if (failure) {
               conn!.destroy()
               return done(new TransportError({ reason: "Handshake", address: where, detail: failure.detail }))
@@ -142,6 +144,8 @@ export const make = (options: WsCarrierOptions): CarrierShape => {
         )
         const stop = cancel
         cancel = () => {
+          // once settled the connection is the caller's (or gone): cancelling no longer touches it
+          if (settled) return
           stop()
           conn!.destroy()
         }
