@@ -39,7 +39,7 @@ const choose = (): Backend => {
 /** The socket backend of this process. */
 const plain: Backend = choose()
 
-/** TLS runs on `node:tls` in every runtime (see docs/benchmarks.md for how it measures under Bun). */
+/** TLS runs on `node:tls` in every runtime (under Bun too: Bun's own TLS sockets are not wired in yet). */
 const backendFor = (options: SocketOptions): Backend => (options.tls === undefined ? plain : NodeConn.backend)
 
 const codeOf = (e: Error): string | undefined => {

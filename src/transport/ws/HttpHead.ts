@@ -56,7 +56,7 @@ export const parse = (text: string): Head | undefined => {
 
 /** The start of a request or status line (so binary garbage is refused at once, not at the deadline). */
 const looksLikeHttp = (buf: Buffer): boolean =>
-  /^(?:[A-Z]{0,8}|[A-Z]{1,7} [^]*|HTTP\/[^]*|H?T?T?P?)$/.test(buf.toString("latin1", 0, Math.min(buf.length, 8)))
+  /^(?:[A-Z]{0,8}|[A-Z]{1,7} [^]*|HTTP\/[^]*)$/.test(buf.toString("latin1", 0, Math.min(buf.length, 8)))
 
 /** True when a comma-separated header value holds `token` (case-insensitive). */
 export const hasToken = (value: string | undefined, token: string): boolean =>
@@ -67,8 +67,8 @@ export const hasToken = (value: string | undefined, token: string): boolean =>
  * frame sent right behind the head is not lost.
  */
 export const read = (conn: Conn, done: Done<Head, HeadError>): Cancel => {
-  let chunks: Array<Buffer> = []
-  let size = 0
+  /** everything read so far (heads are small: joined as they come) */
+  let all: Buffer | undefined
   let finished = false
   const finish = (error: HeadError | undefined, head?: Head) => {
     if (finished) return
@@ -81,29 +81,20 @@ export const read = (conn: Conn, done: Done<Head, HeadError>): Cancel => {
     write: (chunk: Buffer) => {
       if (finished) return true
       // search from just before the new chunk, in case the blank line straddles two chunks
-      const from = Math.max(0, size - 3)
-      chunks.push(chunk)
-      size += chunk.length
-      const all = chunks.length === 1 ? chunk : Buffer.concat(chunks)
-      chunks = [all]
+      const from = all === undefined ? 0 : Math.max(0, all.length - 3)
+      all = all === undefined ? chunk : Buffer.concat([all, chunk])
       if (from === 0 && !looksLikeHttp(all)) {
         conn.unforward()
         finish({ reason: "Malformed", detail: "not HTTP" })
         return true
       }
       const at = all.indexOf(CRLFCRLF, from)
-      if (at < 0) {
-        if (size > MAX_HEAD) {
-          conn.unforward()
-          finish({ reason: "TooLarge", detail: `HTTP head over ${MAX_HEAD} bytes` })
-        }
-        return true
-      }
-      if (at > MAX_HEAD) {
+      if ((at < 0 ? all.length : at) > MAX_HEAD) {
         conn.unforward()
         finish({ reason: "TooLarge", detail: `HTTP head over ${MAX_HEAD} bytes` })
         return true
       }
+      if (at < 0) return true
       conn.unforward(all.subarray(at + 4))
       conn.pause() // nothing reads until the next owner does
       const head = parse(all.toString("latin1", 0, at))
