@@ -10,6 +10,7 @@ import type { TransportName } from "../config/Config.ts"
 import { type Cancel, type Done, toEffect } from "../net/Callback.ts"
 import type { Conn } from "../net/Conn.ts"
 import * as Auth from "./Auth.ts"
+import * as ForeignServer from "./ForeignServer.ts"
 import * as P from "./Protocol.ts"
 
 /** Writes bytes on a channel; failures show up on the next read, where they are typed. */
@@ -55,7 +56,7 @@ export const clientCb = (conn: Conn, params: ClientParams, done: Done<Buffer, P.
   const clientNonce = Auth.nonce()
   const kind = "control"
   write(conn, P.encodeClientHello({ kind, transport: params.transport, nonce: clientNonce }))
-  let current = step(conn, P.HELLO_BYTES, P.decodeServerHello, done, (hello) => {
+  let current = readServerHello(conn, done, (hello) => {
     const mac = Auth.clientMac(params.token, {
       kind,
       transport: params.transport,
@@ -77,6 +78,50 @@ export const clientCb = (conn: Conn, params: ClientParams, done: Done<Buffer, P.
       done(undefined, verdict.sessionId)
     })
   })
+  return () => current()
+}
+
+/** Why a server may close before saying anything. */
+const silentClose = "not a backhaul server, or a TLS one (is the server's transport wss?)"
+
+/**
+ * Reads the server's hello. Its first bytes come one at a time until they are the magic or are not,
+ * so a peer that is not a backhaul server is named for what it sent (HTTP, TLS, SSH) even when it
+ * closes before the 40 bytes of a hello. Once per control session: the single-byte reads cost nothing.
+ */
+const readServerHello = (
+  conn: Conn,
+  done: Done<never, P.ProtocolError>,
+  next: (hello: P.ServerHello) => void
+): Cancel => {
+  const head = Buffer.alloc(Math.max(P.MAGIC.length, ForeignServer.SNIFF_BYTES))
+  let got = 0
+  let foreign = false
+  const notBackhaul = () =>
+    done(new P.ProtocolError({ reason: "NotBackhaul", detail: ForeignServer.describe(head.subarray(0, got)) }))
+  const more = (): Cancel =>
+    conn.read(1, (error, byte) => {
+      if (error) {
+        // closed (or reset) part way: what came is all there is to judge by
+        if (foreign) return notBackhaul()
+        // a TLS server (what wss runs) closes on a plain-text hello without a word
+        if (got === 0) {
+          return done(new P.ProtocolError({ reason: error.reason, detail: `${error.detail} before its hello: ${silentClose}` }))
+        }
+        return done(new P.ProtocolError({ reason: "Truncated", detail: `server closed after ${got} of ${P.HELLO_BYTES} bytes of its hello` }))
+      }
+      head[got] = byte![0]!
+      if (!foreign && head[got] !== P.MAGIC[got]) foreign = true
+      got++
+      if (foreign) return got < ForeignServer.SNIFF_BYTES ? (current = more()) : notBackhaul()
+      if (got < P.MAGIC.length) return (current = more())
+      current = conn.read(P.HELLO_BYTES - P.MAGIC.length, (error, rest) => {
+        if (error) return done(error)
+        const hello = P.decodeServerHello(Buffer.concat([head.subarray(0, P.MAGIC.length), rest!]))
+        Either.isLeft(hello) ? done(hello.left) : next(hello.right)
+      })
+    })
+  let current = more()
   return () => current()
 }
 
