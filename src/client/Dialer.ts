@@ -7,7 +7,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import { formatHostPort, type ClientConfig, type HostPort } from "../config/Config.ts"
+import { formatHostPort, type HostPort } from "../config/Config.ts"
 import { parseHostPort } from "../config/PortMapping.ts"
 import { type Cancel, type Done, toEffect } from "../net/Callback.ts"
 import * as LogLevel from "effect/LogLevel"
@@ -19,15 +19,25 @@ import type { Channel, TransportError } from "../transport/Transport.ts"
 import * as FramedPipe from "../tunnel/FramedPipe.ts"
 import * as Schedules from "../tunnel/Schedules.ts"
 import * as Stats from "../tunnel/Stats.ts"
+import * as TargetPolicy from "./TargetPolicy.ts"
 
-/** Where a Connect for `port` should go. */
+/** What `resolveTarget` returns for a target `allowed_targets` refuses: already logged and counted. */
+export const Refused: unique symbol = Symbol("backhaul/Refused")
+
+/**
+ * Where a Connect for `port` should go: the `forwarder` override for that port (the client's own
+ * choice, not checked), else the server's target if `allowed_targets` allows it. A refusal is counted
+ * and logged by `TargetPolicy`; the caller resets that one connection.
+ */
 export const resolveTarget = (
-  config: ClientConfig,
+  ctx: ClientContext,
   port: number,
   serverTarget: string
-): Either.Either<HostPort, string> => {
-  const override = config.forwarder.get(port)
-  return override ? Either.right(override) : parseTarget(serverTarget)
+): Either.Either<HostPort, string> | typeof Refused => {
+  const override = ctx.config.forwarder.get(port)
+  if (override) return Either.right(override)
+  const target = parseTarget(serverTarget)
+  return Either.isRight(target) && !TargetPolicy.admits(ctx, target.right, port) ? Refused : target
 }
 
 // A server names the same few targets over and over: parse each once.
@@ -89,7 +99,9 @@ const serveOne = (ctx: ClientContext, channel: Opened, done: Done<boolean, Failu
     }
     channel.uses++
     const { port, target: asked } = frame!
-    const target = resolveTarget(config, port, asked)
+    const target = resolveTarget(ctx, port, asked)
+    // refused by allowed_targets (logged and counted): the channel's failure path resets the user
+    if (target === Refused) return done(undefined, false)
     if (Either.isLeft(target)) {
       return done(new ProtocolError({ reason: "Malformed", detail: `bad target ${JSON.stringify(asked)}: ${target.left}` }))
     }

@@ -24,7 +24,7 @@ import type { TransportError } from "../transport/Transport.ts"
 import * as Pipe from "../tunnel/Pipe.ts"
 import * as Schedules from "../tunnel/Schedules.ts"
 import * as Stats from "../tunnel/Stats.ts"
-import { join, resolveTarget } from "./Dialer.ts"
+import { join, Refused, resolveTarget } from "./Dialer.ts"
 
 /**
  * Serves one stream the server opened: its Connect, the target, the pipe. Split in three so that what
@@ -38,7 +38,9 @@ const serveStream = (ctx: ClientContext, id: Handshake.DataChannelId, stream: Mu
       ctx.warn(`mux stream ${stream.id}: not a Connect proven with the token; reset`)
       return stream.destroy()
     }
-    const target = resolveTarget(ctx.config, frame!.port, frame!.target)
+    const target = resolveTarget(ctx, frame!.port, frame!.target)
+    // refused by allowed_targets (logged and counted): this stream is reset, its session goes on
+    if (target === Refused) return stream.destroy()
     if (Either.isLeft(target)) {
       ctx.warn(`mux stream ${stream.id}: bad target ${JSON.stringify(frame!.target)}: ${target.left}`)
       return stream.destroy()

@@ -81,6 +81,11 @@ export interface ClientConfig extends CommonConfig {
   readonly tls_insecure_skip_verify: boolean
   /** WebSocket transports: dial this address (a CDN edge) instead; Host and SNI stay remote_addr's */
   readonly edge_ip?: { readonly host: string; readonly port: number | undefined } | undefined
+  /**
+   * `HOST:PORTS` patterns limiting the targets the server may make this client dial (`forwarder` targets
+   * are not checked); undefined: any target, as the Go tool does; empty: none
+   */
+  readonly allowed_targets?: ReadonlyArray<string> | undefined
 }
 
 export type AnyConfig = ServerConfig | ClientConfig

@@ -184,7 +184,8 @@ const clientFromSection = (s: ConfigSchema.ClientSection): ClientConfig => ({
   tls_ca: s.tls_ca,
   tls_server_name: s.tls_server_name,
   tls_insecure_skip_verify: s.tls_insecure_skip_verify,
-  edge_ip: s.edge_ip
+  edge_ip: s.edge_ip,
+  allowed_targets: s.allowed_targets
 })
 
 const decodeOptions = { errors: "all", onExcessProperty: "error" } as const
@@ -345,6 +346,14 @@ const webSocketLines = (config: AnyConfig): Array<string> => {
   ]
 }
 
+/** What the server may make the client dial (`allowed_targets`). */
+const allowedTargetsLine = ({ allowed_targets: list, forwarder }: ClientConfig): string =>
+  list === undefined
+    ? "allowed targets: any (set allowed_targets to restrict)"
+    : list.length === 0
+    ? `allowed targets: none (${forwarder.size === 0 ? "no forwarder entries either: nothing is dialed" : "only forwarder entries are dialed"})`
+    : `allowed targets: ${list.join(", ")}${forwarder.size === 0 ? "" : " (forwarder entries are dialed as written)"}`
+
 /** A short human summary for `backhaul check`; never shows the token. */
 export const summarize = (config: AnyConfig): string => {
   if (config.role === "server") {
@@ -372,6 +381,7 @@ export const summarize = (config: AnyConfig): string => {
     forwards.length === 0
       ? "forwarder: none (the server's targets are dialed)"
       : `forwarder: ${forwards.length} entr${forwards.length === 1 ? "y" : "ies"}`,
-    ...forwards.map(([port, target]) => `  ${port} -> ${formatHostPort(target)}`)
+    ...forwards.map(([port, target]) => `  ${port} -> ${formatHostPort(target)}`),
+    allowedTargetsLine(config)
   ].join("\n")
 }

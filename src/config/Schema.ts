@@ -19,6 +19,7 @@ import {
 } from "./Config.ts"
 import * as DidYouMean from "./DidYouMean.ts"
 import * as PortMapping from "./PortMapping.ts"
+import * as AllowedTargets from "../client/AllowedTargets.ts"
 import * as TrustedProxies from "../transport/ws/TrustedProxies.ts"
 
 /** Default value of every optional key (durations in seconds), shared with `Load.make*Config`. */
@@ -289,6 +290,25 @@ export const TrustedProxiesList = entryList({
   format: (list) => list
 })
 
+/**
+ * `allowed_targets` (client): the targets the client dials when the server names them, as `HOST:PORTS`
+ * patterns (`127.0.0.1:8080`, `10.0.0.0/8:*`, `[fd00::/8]:*`, `db.lan:5432`, `*:443`, `host:8000-8100`;
+ * see `client/AllowedTargets.ts`). Absent: every target, as the Go tool and its configs expect; `[]`: none
+ * (only `forwarder` entries are dialed). `forwarder` targets are the client's own choice and are not
+ * checked against it.
+ */
+export const AllowedTargetsList = entryList({
+  example: "127.0.0.1:8080",
+  to: Schema.Array(Schema.String),
+  parse: (s) => {
+    const problem = AllowedTargets.entryProblem(s)
+    return problem === undefined ? Either.right(s.trim()) : Either.left(problem)
+  },
+  check: () => [],
+  build: (good) => good,
+  format: (list) => list
+})
+
 /** `token`: decoded straight into `Redacted` so it never reaches a log. */
 export const Token = Schema.Redacted(
   Schema.String.annotations({ message: message((a) => `expected a string, got ${describeValue(a)}`) })
@@ -379,6 +399,7 @@ export const ClientSection = Schema.Struct({
   tls_server_name: Schema.optionalWith(ServerName, { exact: true }),
   tls_insecure_skip_verify: withDefault(boolean, () => defaults.tls_insecure_skip_verify),
   edge_ip: Schema.optionalWith(EdgeIp, { exact: true }),
+  allowed_targets: Schema.optionalWith(AllowedTargetsList, { exact: true }),
   ...compatibilityFields([...compatibilityKeys, ...clientCompatibilityKeys])
 })
 

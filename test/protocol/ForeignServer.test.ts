@@ -39,12 +39,14 @@ const listening = (server: net.Server): Effect.Effect<number, never, Scope.Scope
     (s) => (s.address() as net.AddressInfo).port
   )
 
+const params = { token: Redacted.make("k"), transport: "tcp" as const, instance: Buffer.alloc(16, 1) }
+
 /** Runs the client's control handshake against `port`; the error it fails with. */
 const handshakeError = (port: number) =>
   Effect.gen(function*() {
     const conn = yield* Tcp.dial({ host: "127.0.0.1", port }, { nodelay: true, keepaliveSeconds: 0 }, 5)
     const result = yield* Effect.either(
-      Handshake.client(conn, { token: Redacted.make("k"), transport: "tcp", instance: Buffer.alloc(16, 1) }).pipe(
+      Handshake.client(conn, params).pipe(
         Effect.timeout(5_000)
       )
     )
