@@ -5,6 +5,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Either from "effect/Either"
 import fc from "fast-check"
+import * as net from "node:net"
 import * as AllowedTargets from "../../src/client/AllowedTargets.ts"
 
 const runs = { numRuns: Number(process.env.FUZZ_RUNS ?? 500) }
@@ -182,6 +183,21 @@ describe("allowed_targets matching against models (fast-check)", () => {
           (other === n || !allowed.allows(other, 22))
       }),
       runs
+    )
+  })
+
+  it("the matcher's own address parsers agree with node:net on what is an address", () => {
+    // every address, but not every name: a target matches exactly when node:net calls it an IP
+    const everyAddress = compile(["0.0.0.0/0:*", "[::/0]:*"])
+    const ipish = fc.oneof(
+      fc.stringMatching(/^[0-9a-fA-F:.]{0,40}$/),
+      fc.tuple(groups, fc.integer({ min: 0, max: 8 })).map(([g, cut]) => v6Short(g).split(":").slice(0, cut).join(":")),
+      octets.map((o) => o.join(".")).map((t) => `::ffff:${t}`),
+      fc.array(fc.stringMatching(/^[0-9]{1,4}$/), { minLength: 1, maxLength: 5 }).map((p) => p.join("."))
+    )
+    fc.assert(
+      fc.property(ipish, (t) => everyAddress.allows(t, 1) === (net.isIP(t) !== 0)),
+      { numRuns: runs.numRuns * 10 }
     )
   })
 
