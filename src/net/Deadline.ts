@@ -16,9 +16,11 @@ export const deadline = <A, E, E2>(
   const finish = once(done)
   let cancel: Cancel = () => {}
   const timer = setTimeout(() => {
+    // the error first, while the conn is open: it may want what a closed socket no longer knows (its peer)
+    const error = onExpire()
     cancel()
     conn.destroy()
-    finish(onExpire())
+    finish(error)
   }, millis)
   cancel = start((error, value) => {
     clearTimeout(timer)

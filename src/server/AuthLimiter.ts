@@ -24,7 +24,19 @@ export const make = (options: AuthLimiterOptions) => {
   const sweep = (now: number) => {
     for (const [key, e] of table) if (now - e.since > options.windowMillis) table.delete(key)
   }
+  /** the address's entry while its window runs */
+  const current = (address: string, now: number): Entry | undefined => {
+    const e = table.get(address)
+    if (e === undefined) return undefined
+    if (now - e.since > options.windowMillis) {
+      table.delete(address)
+      return undefined
+    }
+    return e
+  }
   return {
+    maxFailures: options.maxFailures,
+    windowMillis: options.windowMillis,
     /** No address has failed recently: nothing can be blocked. */
     get idle(): boolean {
       if (table.size > 0 && Date.now() - lastFailure > options.windowMillis) table.clear()
@@ -32,24 +44,28 @@ export const make = (options: AuthLimiterOptions) => {
     },
     /** Whether `address` is refused right now. */
     blocked(address: string, now = Date.now()): boolean {
-      const e = table.get(address)
-      if (!e) return false
-      if (now - e.since > options.windowMillis) {
-        table.delete(address)
-        return false
-      }
-      return e.failures >= options.maxFailures
+      const e = current(address, now)
+      return e !== undefined && e.failures >= options.maxFailures
     },
-    /** Records one failed handshake from `address`. */
-    fail(address: string, now = Date.now()): void {
+    /** How long `address` stays refused, in milliseconds (0: it is not). */
+    lockedFor(address: string, now = Date.now()): number {
+      const e = current(address, now)
+      return e === undefined || e.failures < options.maxFailures ? 0 : Math.max(0, e.since + options.windowMillis - now)
+    },
+    /** Records one failed handshake from `address`; true when this one locks the address out. */
+    fail(address: string, now = Date.now()): boolean {
       lastFailure = Math.max(lastFailure, now)
-      const e = table.get(address)
-      if (e && now - e.since <= options.windowMillis) {
+      const e = current(address, now)
+      if (e !== undefined) {
         e.failures++
-        return
+        return e.failures === options.maxFailures
       }
       if (table.size >= maxEntries) sweep(now)
       table.set(address, { failures: 1, since: now })
+      return options.maxFailures === 1
     }
   }
 }
+
+/** A limiter. */
+export type AuthLimiter = ReturnType<typeof make>

@@ -23,6 +23,7 @@ import * as Log from "../util/Log.ts"
 import * as Memory from "../util/Memory.ts"
 import * as AuthLimiter from "./AuthLimiter.ts"
 import * as ControlSession from "./ControlSession.ts"
+import * as Refusals from "./Refusals.ts"
 import { Sessions } from "./Sessions.ts"
 import * as UserPorts from "./UserPorts.ts"
 
@@ -69,7 +70,7 @@ export const make = (
     const limiter = AuthLimiter.make({ maxFailures: tuning.authFailuresPerMinute, windowMillis: 60_000 })
     const log = yield* Log.make
     const warn = Log.rateLimited(log, LogLevel.Warning)
-    const warnRejected = Log.rateLimited(log, LogLevel.Warning)
+    const refusals = Refusals.make({ limiter, log, stats, transport: transport.name })
     const fork: Fork = yield* FiberSet.makeRuntime<never, void, never>()
     const socketOptions = { nodelay: config.nodelay, keepaliveSeconds: config.keepalive_period }
     const handshakeMillis = config.dial_timeout * 1000
@@ -102,28 +103,16 @@ export const make = (
       const source = () => channel.peer.host
       // the live client's own address is never locked out by garbage from a neighbour behind the same IP
       if (!limiter.idle && source() !== liveSource && limiter.blocked(source())) {
-        stats.rejected++
-        Handshake.write(channel, P.encodeServerHello(P.Status.RateLimited, transport.name, Buffer.alloc(32)))
-        channel.close()
-        return
+        return refusals.lockedOut(channel)
       }
       deadline(
         channel,
         handshakeMillis,
-        () => new P.ProtocolError({ reason: "Timeout", detail: `no handshake within ${config.dial_timeout}s` }),
+        () => refusals.timeout(channel, `no handshake within ${config.dial_timeout}s`),
         (done: Done<Handshake.Admitted, P.ProtocolError>) => Handshake.serverCb(channel, params, done)
       )((error, admitted) => {
-        if (error) {
-          stats.rejected++
-          // the refusal (version, transport, token, session) is on its way; let it reach the peer
-          channel.close()
-          if (error.reason === "AuthFailed" || error.reason === "NotBackhaul" || error.reason === "Timeout") {
-            limiter.fail(source())
-          }
-          if (error.reason === "UnknownSession") log(LogLevel.Debug, `refused data channel from ${channel.remote}: ${error.detail}`)
-          else warnRejected(`refused tunnel connection from ${channel.remote}: ${error.message}`)
-          return
-        }
+        // read the address, close, count against it and log (per reason)
+        if (error) return refusals.refused(channel, error)
         const ok = admitted!
         const id = ok.sessionId.toString("hex")
         if (ok.kind === "control") {

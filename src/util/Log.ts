@@ -38,3 +38,29 @@ export const rateLimited = (log: Log, level: LogLevel.LogLevel, intervalMillis =
     suppressed = 0
   }
 }
+
+/**
+ * Lines that repeat at most once per `intervalMillis` per key, each key with its own count of what it
+ * suppressed: so one kind of line (a flood of scanners) never hides another (a client with the wrong
+ * token). Keys must come from a small fixed set (reasons, not addresses): each keeps its state for good.
+ * A suppressed line's message is never built.
+ */
+export const rateLimitedByKey = (log: Log, intervalMillis = 10_000) => {
+  const keys = new Map<string, { last: number; suppressed: number }>()
+  return (key: string, level: LogLevel.LogLevel, message: string | (() => string)): void => {
+    const now = Date.now()
+    let state = keys.get(key)
+    if (state === undefined) keys.set(key, state = { last: -Infinity, suppressed: 0 })
+    if (now - state.last < intervalMillis) {
+      state.suppressed++
+      return
+    }
+    state.last = now
+    const suppressed = state.suppressed
+    state.suppressed = 0
+    log(level, () => {
+      const text = typeof message === "string" ? message : message()
+      return suppressed > 0 ? `${text} (${suppressed} more like it suppressed)` : text
+    })
+  }
+}
