@@ -25,6 +25,9 @@ import * as Log from "../util/Log.ts"
 import * as Memory from "../util/Memory.ts"
 import * as Owned from "../net/Owned.ts"
 import * as Attempt from "../util/Attempt.ts"
+import type { Conn } from "../net/Conn.ts"
+import * as Auth from "../protocol/Auth.ts"
+import * as Welcome from "./Welcome.ts"
 
 /** A running client, for the program that embeds it. */
 export interface RunningClient {
@@ -36,6 +39,13 @@ export interface RunningClient {
 /** The running client as a service. */
 export class Client extends Context.Tag("backhaul/Client")<Client, RunningClient>() {}
 
+/** Destroys every data channel and mux session of `session` (their target connections follow). */
+const resetAll = (session: ClientSession): void => {
+  const all = [...session.joined]
+  session.joined.clear()
+  for (const conn of all) conn.destroy()
+}
+
 /** Starts the client for the life of the scope; it reconnects on its own forever. */
 export const make = (config: ClientConfig): Effect.Effect<RunningClient, never, Transport | Scope.Scope> =>
   Effect.gen(function*() {
@@ -44,6 +54,9 @@ export const make = (config: ClientConfig): Effect.Effect<RunningClient, never, 
     const connected = yield* SubscriptionRef.make(false)
     const log = yield* Log.make
     let live: ClientSession | undefined
+    // who this client process is, the same on every reconnect: the server replaces our own older session
+    // instead of counting us twice against its max_clients
+    const instance = Auth.newSessionId()
     const context: ClientContext = {
       config,
       carrier: transport.carrier,
@@ -66,11 +79,17 @@ export const make = (config: ClientConfig): Effect.Effect<RunningClient, never, 
       const channel = yield* dial(transport.carrier, config.remote_addr)
       const sessionId = yield* Handshake.client(channel, {
         token: config.token,
-        transport: transport.name
+        transport: transport.name,
+        instance
       })
       const welcome = yield* Handshake.readFrame(channel)
       if (welcome._tag !== "Welcome") {
         return yield* new ProtocolError({ reason: "Malformed", detail: `expected Welcome, got ${welcome._tag}` })
+      }
+      const insane = Welcome.check(welcome)
+      if (insane !== undefined) {
+        channel.destroy()
+        return yield* new ProtocolError({ reason: "Malformed", detail: `refusing the session: ${insane}` })
       }
       return { channel, sessionId, welcome }
     })).pipe(
@@ -93,11 +112,19 @@ export const make = (config: ClientConfig): Effect.Effect<RunningClient, never, 
       }
       yield* SubscriptionRef.set(connected, true)
       yield* Effect.logInfo(`connected to ${server} (pool ${welcome.poolSize}, heartbeat ${welcome.heartbeatMs / 1000}s)`)
-      live = { id: sessionId, counter: 0 }
+      const joined = new Set<Conn>()
+      const session: ClientSession = { id: sessionId, counter: 0, joined, forget: (c) => joined.delete(c), idle: 0 }
+      live = session
       yield* Effect.forkScoped(channels.session(welcome))
       return yield* Control.run(channel, welcome.heartbeatMs, (frame) => {
         if (frame._tag === "OpenData") channels.openData(frame.count)
-      })
+      }).pipe(
+        Effect.tapError((e) =>
+          // the server went silent: every channel of the session is reset, busy ones included, so no
+          // target connection outlives a user who is gone and no late request reaches a target
+          e.reason === "Timeout" ? Effect.sync(() => resetAll(session)) : Effect.void
+        )
+      )
     }).pipe(
       Effect.ensuring(Effect.sync(() => (live = undefined))),
       Effect.scoped,

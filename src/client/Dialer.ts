@@ -74,6 +74,8 @@ export const join = (
   ctx.carrier.open(ctx.config.remote_addr, (error, conn) => {
     if (error) return done(error)
     ctx.owned.add(conn!)
+    session.joined.add(conn!)
+    conn!.onClose(session.forget)
     ctx.stats.channels++
     const id = { sessionId: session.id, counter: ++session.counter }
     Handshake.dataHello(conn!, ctx.config.token, ctx.transport, id)
@@ -87,9 +89,10 @@ const open = (ctx: ClientContext, session: ClientSession, done: Done<Opened, Fai
  * Waits for the server's next Connect on an open channel, dials the target and pipes until the connection
  * is over; calls back with whether the channel can carry another one.
  */
-const serveOne = (ctx: ClientContext, channel: Opened, done: Done<boolean, Failure>): Cancel => {
+const serveOne = (ctx: ClientContext, session: ClientSession, channel: Opened, done: Done<boolean, Failure>): Cancel => {
   const { config, stats } = ctx
   let current = Handshake.readFrameCb(channel.conn, (error, frame) => {
+    session.idle-- // no longer waiting, whatever came
     if (error) return done(error)
     if (frame!._tag !== "Connect") {
       return done(new ProtocolError({ reason: "Malformed", detail: `expected Connect, got ${frame!._tag}` }))
@@ -136,33 +139,48 @@ const report = (ctx: ClientContext, e: Failure): void => {
   }
 }
 
-/** Serves an open channel, one connection after another, to its end; closes it whatever happens. */
-const serveToEnd = (ctx: ClientContext, channel: Opened): void => {
+/**
+ * Serves an open channel, one connection after another, to its end; closes it whatever happens. The
+ * channel is counted idle (`session.idle`) from its opening until each Connect, and again between uses.
+ */
+const serveToEnd = (ctx: ClientContext, session: ClientSession, channel: Opened): void => {
   const next = () =>
-    serveOne(ctx, channel, (error, reusable) => {
-      if (reusable === true) return next()
+    serveOne(ctx, session, channel, (error, reusable) => {
+      if (reusable === true) {
+        session.idle++
+        return next()
+      }
       channel.conn.destroy()
       if (error) report(ctx, error)
     })
   next()
 }
 
+/** Most data channels a client keeps opening or idle at once: a server asking for more is not obeyed. */
+export const MAX_IDLE_CHANNELS = 4096
+
 /**
  * Starts one data channel of the live session and runs it to its end. The first attempt is plain
  * callbacks; only a failed one builds a fiber to retry on its Schedule.
  */
-export const start = (ctx: ClientContext): void => {
-  const session = ctx.session()
-  if (session === undefined) return
+export const start = (ctx: ClientContext, session: ClientSession): void => {
+  session.idle++
   open(ctx, session, (error, channel) => {
-    if (!error) return serveToEnd(ctx, channel!)
-    if (!retryable(error)) return report(ctx, error)
+    if (!error) return serveToEnd(ctx, session, channel!)
+    if (!retryable(error)) {
+      session.idle--
+      return report(ctx, error)
+    }
     const opening = toEffect<Opened, Failure>((done) => open(ctx, session, done))
     ctx.fork(
       Effect.retry(opening, { schedule: Schedules.dataDial, while: retryable }).pipe(
         Effect.matchEffect({
-          onSuccess: (channel) => Effect.sync(() => serveToEnd(ctx, channel)),
-          onFailure: (e) => Effect.sync(() => report(ctx, e))
+          onSuccess: (channel) => Effect.sync(() => serveToEnd(ctx, session, channel)),
+          onFailure: (e) =>
+            Effect.sync(() => {
+              session.idle--
+              report(ctx, e)
+            })
         })
       )
     )
@@ -173,7 +191,16 @@ export const start = (ctx: ClientContext): void => {
 export const make = (ctx: ClientContext): Effect.Effect<ClientChannels> =>
   Effect.succeed({
     openData: (count) => {
-      for (let i = 0; i < count; i++) start(ctx)
+      const session = ctx.session()
+      if (session === undefined) return
+      const room = Math.max(0, MAX_IDLE_CHANNELS - session.idle)
+      if (count > room) {
+        ctx.warn(
+          `server asked for ${count} more data channels with ${session.idle} opening or idle; ` +
+            `a client keeps at most ${MAX_IDLE_CHANNELS}: opening ${room}`
+        )
+      }
+      for (let i = 0, n = Math.min(count, room); i < n; i++) start(ctx, session)
     },
     session: () => Effect.void
   })

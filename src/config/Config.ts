@@ -51,6 +51,8 @@ export interface CommonConfig {
   readonly ws_path: string
   /** WebSocket transports: seconds between pings on every carrier connection */
   readonly ws_ping_interval: number
+  /** seconds live connections get to finish after SIGTERM before the process exits */
+  readonly drain_timeout: number
 }
 
 export interface ServerConfig extends CommonConfig {
@@ -65,6 +67,8 @@ export interface ServerConfig extends CommonConfig {
   readonly tls_key?: string | undefined
   /** WebSocket transports: peers whose X-Forwarded-For / X-Real-IP name the client (addresses, CIDR ranges) */
   readonly trusted_proxies: ReadonlyArray<string>
+  /** how many clients with the token may be live at once (they share the user connections) */
+  readonly max_clients: number
 }
 
 export interface ClientConfig extends CommonConfig {

@@ -16,6 +16,7 @@ import * as Mapping from "./PortMapping.ts"
 import * as ConfigSchema from "./Schema.ts"
 import * as TlsFiles from "./TlsFiles.ts"
 import * as TomlLocate from "./TomlLocate.ts"
+import { implemented as implementedTransports } from "../transport/Transports.ts"
 
 /** Which role a file configures. */
 export type Role = "server" | "client"
@@ -98,12 +99,13 @@ const detectRole = (doc: Record<string, unknown>, file: string, forced: Role | u
   if (forced !== undefined) {
     if (present.includes(forced)) return Effect.succeed(forced)
     const found = present.length > 0 ? `it has [${present[0]}]` : "it has neither [server] nor [client]"
-    return fail("Role", file, [`running as ${forced} needs a [${forced}] section; ${found}`])
+    return fail("Role", file, [`the ${forced} role needs a [${forced}] section; ${found}`])
   }
   if (present.length === 1) return Effect.succeed(present[0]!)
   if (present.length === 2) {
     return fail("Role", file, [
-      "the file has both [server] and [client]; choose one with `backhaul server -c …` or `backhaul client -c …`"
+      "the file has both [server] and [client]; pick one: `backhaul server -c FILE` or `backhaul client -c FILE` " +
+        "to run it, `backhaul check --role server -c FILE` (or `--role client`) to check it"
     ])
   }
   const hints = Object.keys(doc).flatMap((k) => {
@@ -160,7 +162,8 @@ const commonFromSection = (s: ConfigSchema.ServerSection | ConfigSchema.ClientSe
   heartbeat: s.heartbeat,
   dial_timeout: s.dial_timeout,
   ws_path: s.ws_path,
-  ws_ping_interval: s.ws_ping_interval
+  ws_ping_interval: s.ws_ping_interval,
+  drain_timeout: s.drain_timeout
 })
 
 const serverFromSection = (s: ConfigSchema.ServerSection): ServerConfig => ({
@@ -172,7 +175,8 @@ const serverFromSection = (s: ConfigSchema.ServerSection): ServerConfig => ({
   ports: s.ports,
   tls_cert: s.tls_cert,
   tls_key: s.tls_key,
-  trusted_proxies: s.trusted_proxies
+  trusted_proxies: s.trusted_proxies,
+  max_clients: s.max_clients
 })
 
 const clientFromSection = (s: ConfigSchema.ClientSection): ClientConfig => ({
@@ -190,20 +194,32 @@ const clientFromSection = (s: ConfigSchema.ClientSection): ClientConfig => ({
 
 const decodeOptions = { errors: "all", onExcessProperty: "error" } as const
 
+/** `log_level = "trace"` is accepted (Go configs have it) but says so: nothing logs below debug. */
+const levelWarnings = (role: Role, section: Record<string, unknown>): Array<string> =>
+  section.log_level === "trace" ? [`${role}.log_level: "trace" logs the same as "debug" (nothing is logged below debug)`] : []
+
 /** Decodes one role's table; problems carry the full path and the line. */
 const decodeSection = (doc: Record<string, unknown>, text: string, role: Role) => {
   const section = doc[role]
   if (!isTable(section)) {
     return Either.left([problemLine(text, [role], `expected a [${role}] table, got ${ConfigSchema.describeValue(section)}`)])
   }
-  const warnings = ConfigSchema.compatibilityWarnings(role, section)
+  const warnings = [...ConfigSchema.compatibilityWarnings(role, section), ...levelWarnings(role, section)]
   const decoded: Either.Either<AnyConfig, ParseResult.ParseError> =
     role === "server"
       ? Either.map(Schema.decodeUnknownEither(ConfigSchema.ServerSection)(section, decodeOptions), serverFromSection)
       : Either.map(Schema.decodeUnknownEither(ConfigSchema.ClientSection)(section, decodeOptions), clientFromSection)
   return Either.match(decoded, {
     onLeft: (error) => Either.left(issueProblems(error, text, role)),
-    onRight: (config) => Either.right({ config, warnings })
+    onRight: (config) =>
+      // the grammar takes every transport name the Go tool knows; this build runs fewer
+      implementedTransports.includes(config.transport)
+        ? Either.right({ config, warnings })
+        : Either.left([problemLine(
+          text,
+          [role, "transport"],
+          `transport "${config.transport}" is not implemented in this version yet (available: ${implementedTransports.join(", ")})`
+        )])
   })
 }
 
@@ -267,7 +283,8 @@ const commonDefaults = () => ({
   heartbeat: ConfigSchema.defaults.heartbeat,
   dial_timeout: ConfigSchema.defaults.dial_timeout,
   ws_path: ConfigSchema.defaults.ws_path,
-  ws_ping_interval: ConfigSchema.defaults.ws_ping_interval
+  ws_ping_interval: ConfigSchema.defaults.ws_ping_interval,
+  drain_timeout: ConfigSchema.defaults.drain_timeout
 })
 
 /** A server config with every omitted key at its default (no validation beyond the types). */
@@ -278,6 +295,7 @@ export const makeServerConfig = (
   channel_size: ConfigSchema.defaults.channel_size,
   connection_pool: ConfigSchema.defaults.connection_pool,
   trusted_proxies: [],
+  max_clients: ConfigSchema.defaults.max_clients,
   ...definedOnly(partial),
   bind_addr: partial.bind_addr,
   ports: partial.ports,

@@ -47,7 +47,12 @@ export const defaults = {
   ws_path: "/",
   // under nginx's 60 s proxy_read_timeout and Cloudflare's ~100 s idle cut, with room for a lost ping
   ws_ping_interval: 25,
-  tls_insecure_skip_verify: false
+  tls_insecure_skip_verify: false,
+  // several clients with the token may be live at once and share the user connections (growing past one
+  // machine behind the NAT); bounded so a leaked token cannot pile up sessions. 1 = one client at a time.
+  max_clients: 16,
+  // SIGTERM: live connections get this long to finish before the process exits
+  drain_timeout: 10
 } as const
 
 /** Describes a TOML value in a message: strings quoted, tables and arrays by kind. */
@@ -373,7 +378,8 @@ const common = {
   heartbeat: withDefault(integer(1, 3_600), () => defaults.heartbeat),
   dial_timeout: withDefault(integer(1, 600), () => defaults.dial_timeout),
   ws_path: withDefault(WsPath, () => defaults.ws_path),
-  ws_ping_interval: withDefault(integer(1, 3_600), () => defaults.ws_ping_interval)
+  ws_ping_interval: withDefault(integer(1, 3_600), () => defaults.ws_ping_interval),
+  drain_timeout: withDefault(integer(0, 3_600), () => defaults.drain_timeout)
 }
 
 /** The `[server]` table. */
@@ -386,6 +392,7 @@ export const ServerSection = Schema.Struct({
   tls_cert: Schema.optionalWith(FilePath, { exact: true }),
   tls_key: Schema.optionalWith(FilePath, { exact: true }),
   trusted_proxies: withDefault(TrustedProxiesList, () => []),
+  max_clients: withDefault(integer(1, 1_024), () => defaults.max_clients),
   ...compatibilityFields([...compatibilityKeys, ...serverCompatibilityKeys])
 })
 

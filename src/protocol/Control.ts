@@ -22,16 +22,18 @@ export const run = (
   conn: Conn,
   heartbeatMillis: number,
   onFrame: (frame: Frame) => void,
-  onTick: () => void = () => {}
+  onTick: () => void = () => {},
+  /** where the time the peer was last heard from is kept (the server's session table reads it) */
+  heard: { lastHeard: number } = { lastHeard: Date.now() }
 ): Effect.Effect<never, ProtocolError> => {
   const deadAfter = heartbeatMillis * MISSED_HEARTBEATS + Math.min(heartbeatMillis, 1000)
-  let lastHeard = Date.now()
+  heard.lastHeard = Date.now()
   const reader = toEffect<never, ProtocolError>((done) => {
     let current: Cancel = () => {}
     const next = () => {
       current = Handshake.readFrameCb(conn, (error, frame) => {
         if (error) return done(error)
-        lastHeard = Date.now()
+        heard.lastHeard = Date.now()
         if (frame!._tag === "Goodbye") {
           return done(new ProtocolError({ reason: "Closed", detail: `peer said goodbye: ${frame!.reason}` }))
         }
@@ -43,7 +45,7 @@ export const run = (
     return () => current()
   })
   const watchdog = Effect.suspend(() => {
-    const silent = Date.now() - lastHeard
+    const silent = Date.now() - heard.lastHeard
     return silent > deadAfter
       ? Effect.fail(
         new ProtocolError({ reason: "Timeout", detail: `peer silent for ${silent} ms (${MISSED_HEARTBEATS} heartbeats missed)` })

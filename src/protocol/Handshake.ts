@@ -22,6 +22,8 @@ export const write = (conn: Conn, buf: Buffer): void => {
 export interface ClientParams {
   readonly token: Redacted.Redacted<string>
   readonly transport: TransportName
+  /** this client process's instance id (16 bytes), the same on every reconnect */
+  readonly instance: Buffer
 }
 
 /** What identifies one data channel of a session (and what its Connect is proven over). */
@@ -62,9 +64,9 @@ export const clientCb = (conn: Conn, params: ClientParams, done: Done<Buffer, P.
       transport: params.transport,
       clientNonce,
       serverNonce: hello.nonce,
-      sessionId: Auth.NO_SESSION
+      sessionId: params.instance
     })
-    write(conn, P.encodeProof({ mac, sessionId: Auth.NO_SESSION }))
+    write(conn, P.encodeProof({ mac, instance: params.instance }))
     current = step(conn, P.VERDICT_BYTES, P.decodeVerdict, done, (verdict) => {
       const expected = Auth.serverMac(params.token, { clientNonce, serverNonce: hello.nonce, sessionId: verdict.sessionId })
       if (!Auth.macEquals(expected, verdict.mac)) {
@@ -134,11 +136,13 @@ export interface ServerParams {
    * "replayed" when the counter was seen (or is too old to tell).
    */
   readonly admitData: (channel: DataChannelId) => "ok" | "unknown" | "replayed"
+  /** Whether a control session of client `instance` may start (`max_clients`), asked before the verdict. */
+  readonly admitControl: (instance: Buffer) => true | "TooManyClients"
 }
 
 /** A channel the server admitted: a control channel (with its new session) or a data channel. */
 export type Admitted =
-  | { readonly kind: "control"; readonly sessionId: Buffer }
+  | { readonly kind: "control"; readonly sessionId: Buffer; readonly instance: Buffer }
   | { readonly kind: "data"; readonly sessionId: Buffer; readonly counter: number }
 
 const checkMagic = (magic: Buffer): Either.Either<Buffer, P.ProtocolError> =>
@@ -184,16 +188,21 @@ const serverControl = (conn: Conn, params: ServerParams, done: Done<Admitted, P.
         transport: params.transport,
         clientNonce: clientNonce!,
         serverNonce,
-        sessionId: proof.sessionId
+        sessionId: proof.instance
       })
       if (!Auth.macEquals(expected, proof.mac)) {
         write(conn, P.encodeVerdict({ status: P.Status.AuthFailed, mac: Buffer.alloc(P.HMAC_BYTES), sessionId: Auth.NO_SESSION }))
         return done(new P.ProtocolError({ reason: "AuthFailed", detail: "wrong token" }))
       }
+      const allowed = params.admitControl(proof.instance)
+      if (allowed !== true) {
+        write(conn, P.encodeVerdict({ status: P.Status.TooManyClients, mac: Buffer.alloc(P.HMAC_BYTES), sessionId: Auth.NO_SESSION }))
+        return done(new P.ProtocolError({ reason: "TooManyClients", detail: "max_clients clients are live already" }))
+      }
       const sessionId = Auth.newSessionId()
       const mac = Auth.serverMac(params.token, { clientNonce: clientNonce!, serverNonce, sessionId })
       write(conn, P.encodeVerdict({ status: P.Status.Ok, mac, sessionId }))
-      done(undefined, { kind: "control", sessionId })
+      done(undefined, { kind: "control", sessionId, instance: proof.instance })
     })
   })
   return () => current()

@@ -55,7 +55,9 @@ export const Status = {
   TransportMismatch: 2,
   AuthFailed: 3,
   UnknownSession: 4,
-  RateLimited: 5
+  RateLimited: 5,
+  /** `max_clients` other clients are live with this token */
+  TooManyClients: 6
 } as const
 export type StatusCode = (typeof Status)[keyof typeof Status]
 
@@ -68,6 +70,7 @@ export class ProtocolError extends Schema.TaggedError<ProtocolError>()("Protocol
     "AuthFailed",
     "UnknownSession",
     "RateLimited",
+    "TooManyClients",
     "Truncated",
     "Oversized",
     "Malformed",
@@ -225,17 +228,18 @@ export const decodeServerHello = (buf: Buffer): Either.Either<ServerHello, Proto
 
 export interface Proof {
   readonly mac: Buffer
-  readonly sessionId: Buffer
+  /** the client process's instance id (random per process, covered by the MAC): a reconnect names the same */
+  readonly instance: Buffer
 }
 
-export const encodeProof = (p: Proof): Buffer => Buffer.concat([p.mac, p.sessionId])
+export const encodeProof = (p: Proof): Buffer => Buffer.concat([p.mac, p.instance])
 
 export const decodeProof = (buf: Buffer): Either.Either<Proof, ProtocolError> =>
   buf.length < PROOF_BYTES
     ? fail("Truncated", `proof is ${buf.length} of ${PROOF_BYTES} bytes`)
     : Either.right({
       mac: Buffer.from(buf.subarray(0, HMAC_BYTES)),
-      sessionId: Buffer.from(buf.subarray(HMAC_BYTES, PROOF_BYTES))
+      instance: Buffer.from(buf.subarray(HMAC_BYTES, PROOF_BYTES))
     })
 
 export interface Verdict {
@@ -251,6 +255,9 @@ export const decodeVerdict = (buf: Buffer): Either.Either<Verdict, ProtocolError
   const status = buf[0]!
   if (status === Status.AuthFailed) return fail("AuthFailed", "server rejected the token (check `token` on both sides)")
   if (status === Status.UnknownSession) return fail("UnknownSession", "server no longer knows this session")
+  if (status === Status.TooManyClients) {
+    return fail("TooManyClients", "the server has max_clients clients with this token live already (raise max_clients on the server, or stop the other client)")
+  }
   if (status !== Status.Ok) return fail("Malformed", `verdict status ${status}`)
   return Either.right({
     status,

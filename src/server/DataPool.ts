@@ -11,20 +11,23 @@
  * `SURPLUS_IDLE_MILLIS` (`shrink`). Closing surplus sooner costs more than it saves: the next burst must
  * then open every channel again (a TCP set-up and a handshake each, on both sides).
  *
- * Which session is live is `Sessions`' concern, and the queue of waiting users `Waiters`'.
+ * There is one pool per live client session; the queue of waiting users (`Waiters`) is shared by all,
+ * so a channel of any client serves the user who waited longest.
  */
 import * as Effect from "effect/Effect"
 import { type Cancel, type Done, toEffect } from "../net/Callback.ts"
 import type { Conn } from "../net/Conn.ts"
 import type { DataChannelId } from "../protocol/Handshake.ts"
 import type { Channel } from "../transport/Transport.ts"
-import type { LiveSession, SessionWatcher, Sessions } from "./Sessions.ts"
+import type { LiveSession } from "./Sessions.ts"
 import type { WaitError, Waiters } from "./Waiters.ts"
 
 /** An admitted data channel and what identifies it (its Connects are proven over that). */
 export interface DataChannel {
   readonly conn: Channel
   readonly id: DataChannelId
+  /** the pool of the session it joined */
+  readonly pool: DataPool
   /** connections it has carried so far (the next Connect is use `uses + 1`) */
   uses: number
   /** when it last became idle in the pool (ms since the epoch); set by the pool */
@@ -34,17 +37,22 @@ export interface DataChannel {
 /** How long a channel beyond the pool size may sit idle before `shrink` closes it. */
 export const SURPLUS_IDLE_MILLIS = 30_000
 
-export class DataPool implements SessionWatcher {
+export class DataPool {
   private ready: Array<DataChannel> = []
   private requested = 0
-  private lastArrival = 0
+  private lastArrival = Date.now()
+  private open = true
+  /** user connections carried by this session's channels now: the least busy session serves next */
+  busy = 0
 
   constructor(
-    private readonly sessions: Sessions,
+    readonly session: LiveSession,
     private readonly waiters: Waiters<DataChannel>,
-    private readonly poolSize: number
+    private readonly poolSize: number,
+    /** how many sessions share the waiting users (each asks for its share of them) */
+    private readonly sharing: () => number = () => 1
   ) {
-    sessions.watch(this)
+    this.demand()
   }
 
   /** Number of idle data channels ready now. */
@@ -52,19 +60,15 @@ export class DataPool implements SessionWatcher {
     return this.ready.length
   }
 
-  installed(_session: LiveSession): void {
-    this.dropIdle()
-    this.lastArrival = Date.now()
-    this.demand()
-  }
-
-  uninstalled(): void {
+  /** The session is over: idle channels are closed, busy ones finish and are then closed. */
+  close(): void {
+    this.open = false
     this.dropIdle()
   }
 
-  /** Takes in a freshly authenticated data channel of session `id`; false if that session is gone. */
-  offer(id: string, channel: DataChannel): boolean {
-    if (!this.sessions.isLive(id)) return false
+  /** Takes in a freshly authenticated data channel of this session; false once the session is over. */
+  offer(channel: DataChannel): boolean {
+    if (!this.open) return false
     this.requested = Math.max(0, this.requested - 1)
     this.lastArrival = Date.now()
     this.store(channel)
@@ -77,7 +81,8 @@ export class DataPool implements SessionWatcher {
    * session is ready again; any other is closed.
    */
   release(channel: DataChannel, reusable: boolean): void {
-    if (reusable && this.sessions.isLiveId(channel.id.sessionId) && !channel.conn.closed) {
+    this.busy--
+    if (reusable && this.open && !channel.conn.closed) {
       this.store(channel)
     } else {
       channel.conn.destroy()
@@ -87,7 +92,10 @@ export class DataPool implements SessionWatcher {
 
   /** Gives `channel` to the first waiting user, or keeps it ready. */
   private store(channel: DataChannel): void {
-    if (this.waiters.offer(channel)) return
+    if (this.waiters.offer(channel)) {
+      this.busy++
+      return
+    }
     channel.idleSince = Date.now()
     this.ready.push(channel)
     channel.conn.onClose(this.forgetIdle)
@@ -127,7 +135,10 @@ export class DataPool implements SessionWatcher {
   /** An idle data channel if one is ready now (the common case: no fiber, no timer). */
   tryTake(): DataChannel | undefined {
     const idle = this.popIdle()
-    if (idle) this.demand()
+    if (idle) {
+      this.busy++
+      this.demand()
+    }
     return idle
   }
 
@@ -151,10 +162,16 @@ export class DataPool implements SessionWatcher {
     return channel
   }
 
-  /** An idle channel closed: it leaves the pool (one function for all, no closure per channel). */
+  /**
+   * An idle channel closed: it leaves the pool (one function for all, no closure per channel), and the
+   * pool asks for more if that left it short (a network cut takes every idle channel at once, with no
+   * user arriving to trigger `demand`).
+   */
   private readonly forgetIdle = (conn: Conn): void => {
     const i = this.ready.findIndex((c) => c.conn === conn)
-    if (i >= 0) this.ready.splice(i, 1)
+    if (i < 0) return
+    this.ready.splice(i, 1)
+    this.demand()
   }
 
   private dropIdle(): void {
@@ -164,16 +181,16 @@ export class DataPool implements SessionWatcher {
     for (const c of idle) c.conn.destroy()
   }
 
-  private demand(): void {
-    const live = this.sessions.live
-    if (!live) return
+  /** Asks the client for channels if fewer than half the pool (plus this pool's share of waiting users) are ready or coming. */
+  demand(): void {
+    if (!this.open) return
     const have = this.ready.length + this.requested
-    const waiting = this.waiters.size
+    const waiting = Math.ceil(this.waiters.size / Math.max(1, this.sharing()))
     if (have >= Math.ceil(this.poolSize / 2) + waiting) return
     const want = this.poolSize + waiting - have
     if (want > 0) {
       this.requested += want
-      live.send({ _tag: "OpenData", count: want })
+      this.session.send({ _tag: "OpenData", count: want })
     }
   }
 }

@@ -5,8 +5,10 @@
  * user's bytes with no framing of ours on top of the multiplexer's. While the client has no session up
  * (it is reconnecting), user connections wait, bounded like the pooled ones.
  *
- * Sessions belong to the control session they joined: when it ends or is replaced they go away
- * gracefully (GoAway: no new streams, live ones finish).
+ * Mux sessions belong to the control session they joined (several clients may be live at once; a new
+ * stream goes to the least loaded mux session of any of them): when that control session ends or is
+ * replaced they go away gracefully (GoAway: no new streams, live ones finish); when it is declared dead
+ * they are reset (see `Sessions`).
  *
  * Per-connection path: plain callbacks; one fiber per session for its pings.
  */
@@ -27,6 +29,8 @@ import { holdUser, Waiters } from "./Waiters.ts"
 interface Joined {
   readonly session: Session
   readonly id: Handshake.DataChannelId
+  /** the control session it joined */
+  readonly owner: string
 }
 
 /** Builds the server half for one server. */
@@ -47,12 +51,15 @@ export const make = (ctx: ServerContext, settings: MuxSettings): Effect.Effect<S
       return best
     }
 
-    const drain = () => {
+    /** the mux sessions of control session `owner` (all when undefined) take no new streams; live ones finish */
+    const drain = (owner?: string) => {
       const old = live
-      live = []
-      for (const j of old) j.session.goAway(Frame.GoAway.Normal)
+      live = owner === undefined ? [] : live.filter((j) => j.owner !== owner)
+      for (const j of old) if (owner === undefined || j.owner === owner) j.session.goAway(Frame.GoAway.Normal)
     }
-    ctx.sessions.watch({ installed: drain, uninstalled: drain })
+    // a session declared dead has its carrier connections reset by `Sessions`; one that ended otherwise
+    // lets its streams finish
+    ctx.sessions.watch({ installed: () => {}, uninstalled: (session) => drain(session.id) })
 
     const through = (user: Conn, port: UserPort, joined: Joined): void => {
       const stream = joined.session.open()
@@ -74,7 +81,7 @@ export const make = (ctx: ServerContext, settings: MuxSettings): Effect.Effect<S
     const admit = (owner: string, channel: Conn, id: Handshake.DataChannelId): boolean => {
       if (!ctx.sessions.isLive(owner)) return false
       const session = new Session(channel, settings, true)
-      const joined: Joined = { session, id }
+      const joined: Joined = { session, id, owner }
       live.push(joined)
       session.onClose((end) => {
         live = live.filter((j) => j !== joined)
@@ -94,7 +101,7 @@ export const make = (ctx: ServerContext, settings: MuxSettings): Effect.Effect<S
       admit,
       serve,
       tick: () => {},
-      shutdown: drain,
+      shutdown: () => drain(),
       readyCount: () => live.length,
       waiting: () => waiters.size
     }

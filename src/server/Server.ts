@@ -24,13 +24,15 @@ import * as Memory from "../util/Memory.ts"
 import * as AuthLimiter from "./AuthLimiter.ts"
 import * as ControlSession from "./ControlSession.ts"
 import * as Refusals from "./Refusals.ts"
-import { Sessions } from "./Sessions.ts"
+import { type LiveSession, Sessions } from "./Sessions.ts"
 import * as UserPorts from "./UserPorts.ts"
 
 /** What a running server shows the program that embeds it. */
 export interface ServerView {
-  /** the live client session's id, if any */
+  /** the oldest live client session's id, if any */
   readonly sessionId: string | undefined
+  /** live client sessions */
+  readonly sessionCount: number
   /** ways through ready now: idle data channels (pooled), or mux sessions (streams) */
   readonly readyCount: number
   /** user connections waiting for one */
@@ -66,7 +68,7 @@ export const make = (
   Effect.gen(function*() {
     const transport = yield* Transport
     const stats = Stats.make()
-    const sessions = new Sessions()
+    const sessions = new Sessions(config.max_clients)
     const limiter = AuthLimiter.make({ maxFailures: tuning.authFailuresPerMinute, windowMillis: 60_000 })
     const log = yield* Log.make
     const warn = Log.rateLimited(log, LogLevel.Warning)
@@ -92,17 +94,31 @@ export const make = (
     const params: Handshake.ServerParams = {
       token: config.token,
       transport: transport.name,
-      admitData: (id) => sessions.admit(id)
+      admitData: (id) => sessions.admit(id),
+      // a live session silent for over a heartbeat and a half is likely dead: it gives way to a new client
+      admitControl: (instance) => sessions.mayStart(instance.toString("hex"), heartbeatMillis * 1.5 + 1000)
     }
-    let liveSource: string | undefined
 
     // Per tunnel connection: callbacks only. A control channel gets a fiber (one per client session); a
     // data channel goes to the channel strategy and is owned by the listener until it closes.
+    /** names the client, and every client when several share the token */
+    const announce = (session: LiveSession) =>
+      Effect.suspend(() => {
+        const all = sessions.live
+        const line = `client ${session.instance.slice(0, 8)} connected from ${session.remote}`
+        if (all.length === 1) return Effect.logInfo(`${line}: session established`)
+        const others = all.filter((s) => s !== session).map((s) => `${s.instance.slice(0, 8)} (${s.remote})`)
+        return Effect.logInfo(
+          `${line}: ${all.length} clients share this token and the user connections now (also ${others.join(", ")}); ` +
+            `max_clients = ${config.max_clients}`
+        )
+      }).pipe(Effect.annotateLogs({ session: session.id.slice(0, 8) }))
+
     const onChannel = (channel: Channel): void => {
       // the peer's address is asked of the socket only when some address is being limited (a system call)
       const source = () => channel.peer.host
-      // the live client's own address is never locked out by garbage from a neighbour behind the same IP
-      if (!limiter.idle && source() !== liveSource && limiter.blocked(source())) {
+      // a live client's own address is never locked out by garbage from a neighbour behind the same IP
+      if (!limiter.idle && !sessions.hasHost(source()) && limiter.blocked(source())) {
         return refusals.lockedOut(channel)
       }
       deadline(
@@ -117,12 +133,25 @@ export const make = (
         const id = ok.sessionId.toString("hex")
         if (ok.kind === "control") {
           stats.sessions++
-          liveSource = source()
+          // installed now, in the tick that admitted it, so `max_clients` cannot be overrun by a race; the
+          // Welcome goes first, since installing may already ask for data channels
+          Handshake.sendFrame(channel, { _tag: "Welcome", heartbeatMs: heartbeatMillis, ...channels.welcome })
+          const session = sessions.install({
+            id,
+            instance: ok.instance.toString("hex"),
+            remote: channel.remote,
+            host: source(),
+            send: (frame) => Handshake.sendFrame(channel, frame),
+            close: (reason) => {
+              Handshake.sendFrame(channel, { _tag: "Goodbye", reason })
+              channel.end()
+            }
+          })
           fork(Effect.ensuring(
-            ControlSession.run(channel, id, sessions, channels, heartbeatMillis),
+            Effect.zipRight(announce(session), ControlSession.run(channel, session, sessions, channels, heartbeatMillis)),
             Effect.sync(() => channel.destroy())
           ))
-        } else if (channels.admit(id, channel, ok)) {
+        } else if (sessions.track(id, channel) && channels.admit(id, channel, ok)) {
           stats.channels++
         } else {
           channel.destroy()
@@ -138,7 +167,10 @@ export const make = (
     yield* Effect.forkScoped(Memory.releaseAfterBursts(() => stats.opened))
     const hub: ServerView = {
       get sessionId() {
-        return sessions.sessionId
+        return sessions.live[0]?.id
+      },
+      get sessionCount() {
+        return sessions.size
       },
       get readyCount() {
         return channels.readyCount()

@@ -60,6 +60,12 @@ export interface ClientSession {
   readonly id: Buffer
   /** the last data-channel counter used (each channel or mux session takes the next) */
   counter: number
+  /** data channels and mux sessions joined to it, until they close: reset if the server is declared dead */
+  readonly joined: Set<Conn>
+  /** removes a closed connection from `joined` (one function per session, none per connection) */
+  readonly forget: (conn: Conn) => void
+  /** pooled: data channels opening or idle (waiting for a Connect), bounded against a server asking for too many */
+  idle: number
 }
 
 /** What the client lends its strategy half. */

@@ -24,7 +24,7 @@ describe("resilience", () => {
       const server = yield* startServer(serverConfig(tunnelPort, [mapping(yield* freePort(), 9)]))
       // a hand-made client: handshake, read Welcome, then never send another byte
       const socket = yield* Tcp.dial({ host: "127.0.0.1", port: tunnelPort }, socketOptions, 5)
-      yield* Handshake.client(socket, { token, transport: "tcp" })
+      yield* Handshake.client(socket, { token, transport: "tcp", instance: Buffer.alloc(16, 1) })
       const welcome = yield* Handshake.readFrame(socket)
       assert.strictEqual(welcome._tag, "Welcome")
       assert.isDefined(server.value.hub.sessionId)
@@ -41,9 +41,9 @@ describe("resilience", () => {
       // a hand-made server: admits the control channel, welcomes it, then says nothing more
       const fork = yield* FiberSet.makeRuntime<never, unknown, never>()
       yield* Tcp.listen({ host: "127.0.0.1", port: tunnelPort }, socketOptions, (socket) =>
-        fork(Handshake.server(socket, { token, transport: "tcp", admitData: () => "unknown" }).pipe(
+        fork(Handshake.server(socket, { token, transport: "tcp", admitData: () => "unknown", admitControl: () => true }).pipe(
           Effect.tap(() => sessions++),
-          Effect.tap(() => Handshake.sendFrame(socket, { _tag: "Welcome", heartbeatMs: 500, poolSize: 0, maxFrame: 0 })),
+          Effect.tap(() => Handshake.sendFrame(socket, { _tag: "Welcome", heartbeatMs: 1000, poolSize: 0, maxFrame: 0 })),
           Effect.zipRight(Effect.never),
           Effect.ignore
         )))
@@ -52,28 +52,49 @@ describe("resilience", () => {
       assert.isAtLeast(sessions, 2)
     }), 15_000)
 
-  it.scopedLive("a new client replaces a dead session at once, without waiting for its heartbeats to run out", () =>
+  it.scopedLive("a ghost session does not hold up a new client, and a reconnect of the same client replaces its own", () =>
     Effect.gen(function*() {
       const { echo, tunnelPort, userPort } = yield* echoSetup
       const server = yield* startServer(
         serverConfig(tunnelPort, [mapping(userPort, echo.port)], { heartbeat: 30 })
       )
-      // the old client vanished without a FIN (e.g. its network dropped): its session still looks alive
+      // an old client vanished without a FIN (e.g. its network dropped): its session still looks alive
+      const instance = Buffer.alloc(16, 1)
       const ghost = yield* Tcp.dial({ host: "127.0.0.1", port: tunnelPort }, socketOptions, 5)
-      yield* Handshake.client(ghost, { token, transport: "tcp" })
+      yield* Handshake.client(ghost, { token, transport: "tcp", instance })
       const ghostSession = server.value.hub.sessionId
       assert.isDefined(ghostSession)
+      // another client is live beside it at once and carries the users (the ghost has no channels)
       yield* startClient(clientConfig(tunnelPort, { heartbeat: 30 }))
-      assert.notStrictEqual(server.value.hub.sessionId, ghostSession)
+      assert.strictEqual(server.value.hub.sessionCount, 2)
       assert.isTrue(yield* eventually(() => server.value.hub.readyCount > 0, 2_000))
       assert.strictEqual((yield* roundTrip(userPort, Buffer.from("new session"))).toString(), "new session")
-      // the ghost was told why before its channel was closed
+      // the ghost's own process comes back (same instance): its old session is replaced, and told why
+      const back = yield* Tcp.dial({ host: "127.0.0.1", port: tunnelPort }, socketOptions, 5)
+      yield* Handshake.client(back, { token, transport: "tcp", instance })
       const seen: Array<string> = []
       yield* Effect.either(Effect.forever(Effect.map(Handshake.readFrame(ghost), (f) => {
         seen.push(f._tag === "Goodbye" ? `Goodbye: ${f.reason}` : f._tag)
       })))
-      assert.include(seen, "Goodbye: replaced by a newer client session")
-      assert.strictEqual(server.value.stats.sessions, 2)
+      assert.include(seen, "Goodbye: replaced by a newer session of the same client")
+      assert.strictEqual(server.value.hub.sessionCount, 2)
+      assert.notStrictEqual(server.value.hub.sessionId, ghostSession)
+      assert.strictEqual(server.value.stats.sessions, 3)
+    }))
+
+  it.scopedLive("max_clients = 1: a second client is refused with a clear error while the first is heard from", () =>
+    Effect.gen(function*() {
+      const { echo, tunnelPort, userPort } = yield* echoSetup
+      const server = yield* startServer(
+        serverConfig(tunnelPort, [mapping(userPort, echo.port)], { heartbeat: 30, max_clients: 1 })
+      )
+      yield* startClient(clientConfig(tunnelPort, { heartbeat: 30 }))
+      const other = yield* Tcp.dial({ host: "127.0.0.1", port: tunnelPort }, socketOptions, 5)
+      const refused = yield* Effect.flip(Handshake.client(other, { token, transport: "tcp", instance: Buffer.alloc(16, 9) }))
+      assert.strictEqual(refused.reason, "TooManyClients")
+      assert.include(refused.message, "max_clients")
+      assert.strictEqual(server.value.hub.sessionCount, 1)
+      assert.strictEqual((yield* roundTrip(userPort, Buffer.from("still here"))).toString(), "still here")
     }))
 
   it.scopedLive("beyond channel_size waiting connections are refused at once and counted", () =>

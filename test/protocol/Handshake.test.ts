@@ -35,7 +35,8 @@ const exchange = <A>(
         Handshake.server(conn, {
           token: Redacted.make(serverToken),
           transport: serverTransport,
-          admitData: (id) => !id.sessionId.equals(live) ? "unknown" : replays.admit(id.counter) ? "ok" : "replayed"
+          admitData: (id) => !id.sessionId.equals(live) ? "unknown" : replays.admit(id.counter) ? "ok" : "replayed",
+          admitControl: () => true
         })
       ).pipe(Effect.asVoid)))
     const conn = yield* Tcp.dial({ host: "127.0.0.1", port }, options, 5)
@@ -45,7 +46,7 @@ const exchange = <A>(
   })
 
 const control = (token: string, transport: TransportName = "tcp") => (conn: Conn) =>
-  Handshake.client(conn, { token: Redacted.make(token), transport })
+  Handshake.client(conn, { token: Redacted.make(token), transport, instance: Buffer.alloc(16, 7) })
 
 /** Sends a data hello (copied `times` times over fresh connections is the caller's business). */
 const data = (token: string, sessionId: Buffer, counter: number) => (conn: Conn) =>
@@ -93,7 +94,8 @@ describe("handshake over loopback", () => {
       const params = {
         token: Redacted.make("k"),
         transport: "tcp" as const,
-        admitData: (id: Handshake.DataChannelId) => replays.admit(id.counter) ? "ok" as const : "replayed" as const
+        admitData: (id: Handshake.DataChannelId) => replays.admit(id.counter) ? "ok" as const : "replayed" as const,
+        admitControl: () => true as const
       }
       yield* Tcp.listen({ host: "127.0.0.1", port }, options, (conn) =>
         Handshake.serverCb(conn, params, (error) => results.push(error ? error.reason : "ok")))

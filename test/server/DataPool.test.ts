@@ -8,47 +8,67 @@ import * as Fiber from "effect/Fiber"
 import * as MemoryConn from "../../src/net/MemoryConn.ts"
 import * as AuthLimiter from "../../src/server/AuthLimiter.ts"
 import { type DataChannel, DataPool } from "../../src/server/DataPool.ts"
-import { type LiveSession, Sessions } from "../../src/server/Sessions.ts"
+import { type SessionInit, Sessions } from "../../src/server/Sessions.ts"
 import { Waiters } from "../../src/server/Waiters.ts"
 import type { Frame } from "../../src/protocol/Protocol.ts"
 
 let counter = 0
 const channel = () => ({ conn: MemoryConn.pair("test")[0], id: { sessionId: Buffer.alloc(16), counter: ++counter }, uses: 0 })
+type Bare = ReturnType<typeof channel>
 
-const session = (id: string) => {
+const session = (id: string, instance = "i-" + id) => {
   const sent: Array<Frame> = []
   const closed: Array<string> = []
-  return { sent, closed, live: { id, send: (f: Frame) => sent.push(f), close: (r: string) => closed.push(r) } }
+  const live: SessionInit = {
+    id,
+    instance,
+    remote: "127.0.0.1:1",
+    host: "127.0.0.1",
+    send: (f: Frame) => sent.push(f),
+    close: (r: string) => closed.push(r)
+  }
+  return { sent, closed, live }
 }
 
 const asked = (sent: ReadonlyArray<Frame>) =>
   sent.reduce((n, f) => n + (f._tag === "OpenData" ? f.count : 0), 0)
 
-/** The three pieces wired as the server wires them, behind one object for the checks below. */
+/** The pieces wired as `PooledChannels` wires them (a pool per live session), behind one object. */
 const Hub = {
-  make: (options: { poolSize: number; channelSize: number; waitMillis: number }) => {
-    const sessions = new Sessions()
+  make: (options: { poolSize: number; channelSize: number; waitMillis: number; maxClients?: number }) => {
+    const sessions = new Sessions(options.maxClients)
     const waiters = new Waiters<DataChannel>(options)
-    const pool = new DataPool(sessions, waiters, options.poolSize)
+    const pools = new Map<string, DataPool>()
+    sessions.watch({
+      installed: (s) => pools.set(s.id, new DataPool(s, waiters, options.poolSize, () => pools.size)),
+      uninstalled: (s) => {
+        pools.get(s.id)?.close()
+        pools.delete(s.id)
+      }
+    })
+    const first = () => pools.values().next().value as DataPool | undefined
     return {
-      install: (s: LiveSession) => sessions.install(s),
-      uninstall: (id: string) => sessions.uninstall(id),
+      sessions,
+      install: (s: SessionInit) => sessions.install(s),
+      uninstall: (id: string, dead = false) => sessions.uninstall(id, dead),
       isLive: (id: string) => sessions.isLive(id),
       admit: sessions.admit.bind(sessions),
-      get sessionId() {
-        return sessions.sessionId
-      },
       get waiting() {
         return waiters.size
       },
       get readyCount() {
-        return pool.readyCount
+        let n = 0
+        for (const p of pools.values()) n += p.readyCount
+        return n
       },
-      offer: pool.offer.bind(pool),
-      release: pool.release.bind(pool),
-      take: () => pool.take(),
-      shrink: pool.shrink.bind(pool),
-      heal: pool.heal.bind(pool)
+      offer: (id: string, c: Bare): boolean => {
+        const pool = pools.get(id)
+        return pool !== undefined && pool.offer(Object.assign(c, { pool }))
+      },
+      release: (c: DataChannel, reusable: boolean) => c.pool.release(c, reusable),
+      take: () => first()!.take(),
+      shrink: (ms: number) => first()!.shrink(ms),
+      heal: (ms: number) => first()!.heal(ms)
     }
   }
 }
@@ -136,7 +156,7 @@ describe("data pool", () => {
       const c = channel()
       hub.offer("a", c)
       const got = yield* Fiber.join(fibers[0]!)
-      assert.strictEqual(got, c)
+      assert.strictEqual<unknown>(got, c)
       yield* Fiber.interrupt(fibers[1]!)
       assert.strictEqual(hub.waiting, 0)
     })))
@@ -144,6 +164,7 @@ describe("data pool", () => {
   it("refuses beyond channelSize and times out a waiter", () =>
     Effect.runPromise(Effect.gen(function*() {
       const hub = Hub.make({ poolSize: 0, channelSize: 1, waitMillis: 50 })
+      hub.install(session("a").live)
       const first = yield* Effect.fork(Effect.flip(hub.take()))
       yield* Effect.yieldNow()
       const second = yield* Effect.flip(hub.take())
@@ -151,17 +172,17 @@ describe("data pool", () => {
       assert.strictEqual((yield* Fiber.join(first)).reason, "Timeout")
     })))
 
-  it("channels of another session are refused; replacing a session closes its idle channels", () =>
+  it("channels of another session are refused; a reconnect of the same client replaces its session", () =>
     Effect.runPromise(Effect.gen(function*() {
       const hub = Hub.make({ poolSize: 2, channelSize: 10, waitMillis: 1000 })
-      const a = session("a")
+      const a = session("a", "one")
       hub.install(a.live)
       const idle = channel()
       hub.offer("a", idle)
       assert.isFalse(hub.offer("zzz", channel()))
-      const b = session("b")
+      const b = session("b", "one")
       hub.install(b.live)
-      assert.deepStrictEqual(a.closed, ["replaced by a newer client session"])
+      assert.deepStrictEqual(a.closed, ["replaced by a newer session of the same client"])
       assert.isTrue(idle.conn.closed)
       assert.strictEqual(hub.readyCount, 0)
       assert.isFalse(hub.offer("a", channel()))
@@ -169,8 +190,47 @@ describe("data pool", () => {
       hub.uninstall("a")
       assert.isTrue(hub.isLive("b"))
       hub.uninstall("b")
-      assert.isUndefined(hub.sessionId)
+      assert.strictEqual(hub.sessions.size, 0)
     })))
+
+  it("clients of different instances are live together, each with its own pool, up to max_clients", () => {
+    const hub = Hub.make({ poolSize: 1, channelSize: 10, waitMillis: 1000, maxClients: 2 })
+    const a = session("a", "one")
+    const b = session("b", "two")
+    hub.install(a.live)
+    assert.strictEqual(hub.sessions.mayStart("two", 60_000), true)
+    hub.install(b.live)
+    assert.deepStrictEqual([a.closed, b.closed], [[], []])
+    assert.strictEqual(asked(a.sent), 1)
+    assert.strictEqual(asked(b.sent), 1)
+    assert.isTrue(hub.offer("a", channel()))
+    assert.isTrue(hub.offer("b", channel()))
+    assert.strictEqual(hub.readyCount, 2)
+    // a third instance is refused while both are heard from; the same instance may always reconnect
+    assert.strictEqual(hub.sessions.mayStart("three", 60_000), "TooManyClients")
+    assert.strictEqual(hub.sessions.mayStart("two", 60_000), true)
+    // a session silent for longer than the stale limit gives way to a new client
+    hub.sessions.get("a")!.lastHeard = Date.now() - 120_000
+    assert.strictEqual(hub.sessions.mayStart("three", 60_000), true)
+    hub.install(session("c", "three").live)
+    assert.deepStrictEqual(a.closed, ["replaced by another client (max_clients)"])
+    assert.deepStrictEqual(hub.sessions.live.map((s) => s.id), ["b", "c"])
+  })
+
+  it("a session declared dead resets every channel that joined it, busy ones too; one that ended does not", () => {
+    const hub = Hub.make({ poolSize: 0, channelSize: 10, waitMillis: 1000 })
+    hub.install(session("a").live)
+    hub.install(session("b").live)
+    const busyA = channel()
+    const busyB = channel()
+    assert.isTrue(hub.sessions.track("a", busyA.conn))
+    assert.isTrue(hub.sessions.track("b", busyB.conn))
+    assert.isFalse(hub.sessions.track("gone", channel().conn))
+    hub.uninstall("b", false)
+    assert.isFalse(busyB.conn.closed)
+    hub.uninstall("a", true)
+    assert.isTrue(busyA.conn.closed)
+  })
 
   it("skips idle channels that died while pooled", () =>
     Effect.runPromise(Effect.gen(function*() {
@@ -182,7 +242,7 @@ describe("data pool", () => {
       hub.offer("a", alive)
       dead.conn.destroy()
       yield* Effect.sleep(5)
-      assert.strictEqual(yield* hub.take(), alive)
+      assert.strictEqual<unknown>(yield* hub.take(), alive)
     })))
 
   it("heal re-asks for channels that never arrived", () => {
