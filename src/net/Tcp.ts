@@ -12,6 +12,7 @@ import * as BunConn from "./BunConn.ts"
 import { type Cancel, type Done, once, toEffect } from "./Callback.ts"
 import type { Backend, Conn, Listener, SocketOptions } from "./Conn.ts"
 import * as KeepAlive from "./KeepAlive.ts"
+import * as ListenErrors from "./ListenErrors.ts"
 import * as NodeConn from "./NodeConn.ts"
 import * as Owned from "./Owned.ts"
 
@@ -60,17 +61,20 @@ export const listen = (
   Effect.gen(function*() {
     const owned = yield* Owned.make
     const listener = yield* Effect.acquireRelease(
-      toEffect<Listener, SocketError>((done) => {
+      toEffect<Listener, Error>((done) => {
         backendFor(options).listen(address.host, address.port, options, (conn) => {
           owned.add(conn)
           KeepAlive.later(conn, options.keepaliveSeconds)
           onConn(conn)
-        }, (error, listener) =>
-          error
-            ? done(new SocketError({ reason: "Listen", address: formatHostPort(address), detail: error.message }))
-            : done(undefined, listener))
+        }, done)
         return () => {}
-      }),
+      }).pipe(
+        // the runtimes' messages do not say why ("Failed to listen at HOST"): the errno's meaning does
+        Effect.catchAll((error) =>
+          Effect.flatMap(ListenErrors.explain(address.host, address.port, error), ({ code, detail }) =>
+            new SocketError({ reason: "Listen", address: formatHostPort(address), detail, code }))
+        )
+      ),
       (listener) => Effect.sync(() => listener.stop())
     )
     return { host: listener.host, port: listener.port }
