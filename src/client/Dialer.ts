@@ -157,7 +157,7 @@ const serveToEnd = (ctx: ClientContext, session: ClientSession, channel: Opened)
 }
 
 /** Most data channels a client keeps opening or idle at once: a server asking for more is not obeyed. */
-export const MAX_IDLE_CHANNELS = 4096
+export const MAX_IDLE_CHANNELS = 1024
 
 /**
  * Starts one data channel of the live session and runs it to its end. The first attempt is plain

@@ -5,12 +5,18 @@
 import * as Duration from "effect/Duration"
 import * as Schedule from "effect/Schedule"
 
-/** Reconnect backoff: `first`, doubling, jittered, never longer than `cap`. */
-export const reconnect = (first: Duration.DurationInput, cap: Duration.DurationInput = "30 seconds") =>
-  Schedule.exponential(first, 2).pipe(
+/**
+ * Reconnect backoff: `first`, doubling, jittered, never longer than `cap`. The cap applies after the
+ * jitter (jitter scales a delay by 0.8–1.2, so a cap before it let waits reach 1.2 × cap).
+ */
+export const reconnect = (first: Duration.DurationInput, cap: Duration.DurationInput = "30 seconds") => {
+  const capMillis = Duration.toMillis(Duration.decode(cap))
+  return Schedule.exponential(first, 2).pipe(
     Schedule.either(Schedule.spaced(cap)),
-    Schedule.jittered
+    Schedule.jittered,
+    Schedule.modifyDelay((_, delay) => Duration.millis(Math.min(Duration.toMillis(delay), capMillis)))
   )
+}
 
 /**
  * Pause before the next session after one ended: `first` after a healthy session, backing off like
