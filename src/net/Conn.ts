@@ -7,6 +7,7 @@
  * every later byte to another connection with backpressure (the byte pump). Bytes that arrived before
  * `forward` was called are delivered first, untouched.
  */
+import { formatHostPort } from "../config/Config.ts"
 import { ProtocolError } from "../protocol/Protocol.ts"
 import type { Cancel, Done } from "./Callback.ts"
 
@@ -121,8 +122,7 @@ export abstract class ConnBase implements Conn {
   }
 
   get remote(): string {
-    const { host, port } = this.peer
-    return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`
+    return formatHostPort(this.peer)
   }
 
   protected abstract describePeer(): Peer
