@@ -83,11 +83,13 @@ export const make = (ctx: ServerContext, settings: MuxSettings): Effect.Effect<S
       const session = new Session(channel, settings, true)
       const joined: Joined = { session, id, owner }
       live.push(joined)
+      // asked now: once the carrier has closed, Bun no longer knows its peer (logs read `?:0`)
+      const from = channel.remote
       session.onClose((end) => {
         live = live.filter((j) => j !== joined)
         // a broken session is worth a warning; one the client closed or replaced is not
         const level = end.reason === "Protocol" || end.reason === "Timeout" ? LogLevel.Warning : LogLevel.Debug
-        log(level, `mux session from ${channel.remote} ended: ${end.reason}: ${end.detail}`)
+        log(level, `mux session from ${from} ended: ${end.reason}: ${end.detail}`)
       })
       session.start()
       ctx.fork(Effect.asVoid(keepAlive(session, heartbeatMillis)))
