@@ -74,9 +74,11 @@ const check = (head: HttpHead.Head, path: string): [number, string, string?] | u
 export const accept = (conn: Conn, options: ServerOptions, done: Done<Peer | undefined, UpgradeError>): Cancel =>
   HttpHead.read(conn, (error, head) => {
     if (error) {
-      return done(error.reason === "Closed"
-        ? { status: undefined, detail: error.detail }
-        : refuse(conn, error.reason === "TooLarge" ? 431 : 400, error.detail))
+      if (error.reason !== "Closed") return done(refuse(conn, error.reason === "TooLarge" ? 431 : 400, error.detail))
+      // the peer ended before its head did: nothing to answer, but our side is closed too (a peer that
+      // half-closed mid-head otherwise left the socket open for good, past every deadline)
+      conn.destroy()
+      return done({ status: undefined, detail: error.detail })
     }
     const problem = check(head!, options.path)
     if (problem !== undefined) return done(refuse(conn, problem[0], problem[1], problem[2]))
