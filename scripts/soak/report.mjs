@@ -16,7 +16,7 @@ export function progressLine(transport, s) {
 }
 
 const HEAD = ["transport", "server RSS MB", "MB/h", "client RSS MB", "MB/h", "server fds", "floor/h", "client fds", "floor/h",
-  "bulk MiB/s", "change", "conn/s", "p99 ms", "errors", "bytes lost", "verdict"]
+  "bulk MiB/s", "change", "conn/s", "worst p99 ms", "errors", "bytes lost", "verdict"]
 
 /** The summary table: one row per transport, means and slopes over the window after the warm-up. */
 export function table(rows) {
@@ -25,7 +25,7 @@ export function table(rows) {
     const window = result.samples.filter((s) => s.t >= verdict.warmupS - 1e-9 && s.t > 0)
     const p99 = Math.max(...window.map((s) => s.latencyMs?.p99 ?? NaN).filter(Number.isFinite))
     const f = result.final
-    const errors = f ? result.samples.at(-1)?.errors ?? 0 : "n/a"
+    const errors = f ? f.errors : "n/a"
     return [
       transport,
       fmt(tr.serverRss.meanY),

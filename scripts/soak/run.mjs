@@ -134,6 +134,7 @@ export async function soak({ binary, transport, seconds, intervalS, load, extra,
     }
     generator.child.stdin.write("stop\n")
     result.final = await jsonLine(generator, /"event":"stopped"/, 60_000)
+    result.final.errors = errorCount(result.final)
     await generator.stop(5_000)
     result.after = await settled(t, result.before)
   } catch (e) {
