@@ -11,6 +11,7 @@ import * as Load from "../config/Load.ts"
 import * as Tunnel from "../Tunnel.ts"
 import * as Memory from "../util/Memory.ts"
 import * as Logging from "./Logging.ts"
+import type * as Usage from "./Usage.ts"
 
 /** A command failed in a way already explained to the user; the process exits with `code`. */
 export class CliExit extends Schema.TaggedError<CliExit>()("CliExit", { code: Schema.Number }) {}
@@ -21,11 +22,16 @@ export const explain = <A, E extends { readonly message: string }>(effect: Effec
     Effect.catchAll((e) => Effect.zipRight(Console.error(`backhaul: ${e.message}`), new CliExit({ code: 1 })))
   )
 
-/** Loads the config and runs its role until interrupted (SIGINT/SIGTERM). */
-export const runRole = (path: string, role: "server" | "client" | undefined, format: Logging.LogFormat) =>
+/** Loads the config and runs its role until interrupted (SIGINT/SIGTERM); `level` is a `--log-level`. */
+export const runRole = (
+  path: string,
+  role: "server" | "client" | undefined,
+  format: Logging.LogFormat,
+  level?: Usage.LogLevelChoice
+) =>
   explain(Effect.gen(function*() {
     const { config, warnings } = yield* Load.loadConfigFile(path, role)
-    const logger = Logging.layer(config.log_level, format)
+    const logger = Logging.layer(config.log_level, format, level)
     const warn = Effect.forEach(warnings, (w) => Effect.logWarning(w), { discard: true })
     const app = config.role === "server"
       ? Layer.launch(Tunnel.serverLayer(config))

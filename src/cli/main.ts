@@ -12,24 +12,24 @@ import { runRole } from "./Run.ts"
 import { runMain } from "./RunMain.ts"
 import * as ServiceArgs from "./ServiceArgs.ts"
 
-const service = ServiceArgs.parse(process.argv.slice(2))
+const args = process.argv.slice(2)
+const service = ServiceArgs.parse(args)
 
 const fullCli = Effect.gen(function*() {
-  const [{ cli }, NodeContext, ValidationError] = yield* Effect.promise(() =>
-    Promise.all([
-      import("./Commands.ts"),
-      import("@effect/platform-node/NodeContext"),
-      import("@effect/cli/ValidationError")
-    ])
+  const [Commands, NodeContext, PlainConsole] = yield* Effect.promise(() =>
+    Promise.all([import("./Commands.ts"), import("@effect/platform-node/NodeContext"), import("./PlainConsole.ts")])
   )
-  return yield* cli(process.argv).pipe(
-    // @effect/cli has already printed what was wrong with the arguments
-    Effect.catchIf(ValidationError.isValidationError, () => Effect.sync(() => (process.exitCode = 2))),
-    Effect.provide(NodeContext.layer)
-  )
+  const noColor = process.env.NO_COLOR
+  return yield* Commands.run(args, {
+    interactive: process.stdin.isTTY === true,
+    colour: {
+      stdout: PlainConsole.colourAllowed(process.stdout.isTTY, noColor),
+      stderr: PlainConsole.colourAllowed(process.stderr.isTTY, noColor)
+    }
+  }).pipe(Effect.provide(NodeContext.layer))
 })
 
-const program = (service ? runRole(service.path, service.role, service.format) : fullCli).pipe(
+const program = (service ? runRole(service.path, service.role, service.format, service.level) : fullCli).pipe(
   Effect.catchTag("CliExit", (e) => Effect.sync(() => (process.exitCode = e.code))),
   Effect.tapErrorCause((cause) =>
     Cause.isInterruptedOnly(cause) ? Effect.void : Console.error(`backhaul: unexpected failure\n${Cause.pretty(cause)}`)

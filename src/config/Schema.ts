@@ -316,7 +316,13 @@ export const AllowedTargetsList = entryList({
 
 /** `token`: decoded straight into `Redacted` so it never reaches a log. */
 export const Token = Schema.Redacted(
-  Schema.String.annotations({ message: message((a) => `expected a string, got ${describeValue(a)}`) })
+  // the value is never echoed, not even a wrongly typed one: `token = 12345678` may be the real secret
+  Schema.String.annotations({
+    message: message((a) => {
+      const kind = typeof a === "number" || typeof a === "bigint" ? "a number" : typeof a === "boolean" ? "true or false" : describeValue(a)
+      return `expected a string in quotes, got ${kind} (the value is not shown)`
+    })
+  })
 )
 
 /** `transport`: any name of the grammar; whether it is implemented is checked where transports are built. */
