@@ -29,7 +29,7 @@ const transport = (config: ServerConfig | ClientConfig) =>
 
 /** A server with its transport, ready to launch. */
 export const serverLayer = (config: ServerConfig, tuning?: Server.ServerTuning) =>
-  Server.layer(config, tuning).pipe(Layer.provide(transport(config)))
+  Server.layer(config, tuning, transport).pipe(Layer.provide(transport(config)))
 
 /** A client with its transport, ready to launch. */
 export const clientLayer = (config: ClientConfig) => Client.layer(config).pipe(Layer.provide(transport(config)))

@@ -10,6 +10,8 @@ import type { Conn } from "./Conn.ts"
 export interface Owned {
   /** owns `conn` until it closes */
   readonly add: (conn: Conn) => void
+  /** connections owned now (a drain waits for this to reach 0) */
+  readonly size: () => number
 }
 
 /** A set of owned connections, all destroyed when the scope closes. */
@@ -30,7 +32,8 @@ export const make: Effect.Effect<Owned, never, Scope.Scope> = Effect.map(
       add: (conn) => {
         set.add(conn)
         conn.onClose(forget)
-      }
+      },
+      size: () => set.size
     }
   }
 )

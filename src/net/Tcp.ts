@@ -56,10 +56,12 @@ const codeOf = (e: Error): string | undefined => {
 export const listen = (
   address: HostPort,
   options: SocketOptions,
-  onConn: (conn: Conn) => void
+  onConn: (conn: Conn) => void,
+  /** who owns accepted connections instead: closing the scope then only unbinds (a drain or a reload) */
+  owner?: Owned.Owned
 ): Effect.Effect<HostPort, SocketError, Scope.Scope> =>
   Effect.gen(function*() {
-    const owned = yield* Owned.make
+    const owned = owner ?? (yield* Owned.make)
     const listener = yield* Effect.acquireRelease(
       toEffect<Listener, Error>((done) => {
         backendFor(options).listen(address.host, address.port, options, (conn) => {

@@ -1,31 +1,30 @@
 /**
- * The server role: listens for the client on `bind_addr` through the transport's carrier, admits control
- * and data channels with the handshake, and serves the user-facing ports through the transport's channel
- * strategy. User listeners do not depend on a client being connected: they stay bound across client
- * reconnects.
+ * The server role: a tunnel side (`Core`: the listener on `bind_addr`, the handshake, the client sessions,
+ * the channel strategy) and the user ports (`PortTable`), which do not depend on a client being connected
+ * and stay bound across client reconnects — and across reloads: `reload` binds added ports, unbinds
+ * removed ones and retargets changed ones in place, and when tunnel settings changed it starts a new core
+ * and lets the old one drain (its live connections finish; its clients reconnect to the new one).
+ * `drain` is the graceful stop: no new connections, goodbye to the clients, live connections get
+ * `drain_timeout` to finish.
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as FiberSet from "effect/FiberSet"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
-import * as LogLevel from "effect/LogLevel"
-import * as Redacted from "effect/Redacted"
-import type * as Scope from "effect/Scope"
-import { formatHostPort, type HostPort, type ServerConfig } from "../config/Config.ts"
-import type { Done } from "../net/Callback.ts"
-import { deadline } from "../net/Deadline.ts"
-import * as Handshake from "../protocol/Handshake.ts"
-import * as P from "../protocol/Protocol.ts"
+import * as Schema from "effect/Schema"
+import * as Scope from "effect/Scope"
+import type { HostPort, ServerConfig } from "../config/Config.ts"
+import { changedKeys } from "../config/Diff.ts"
+import * as Owned from "../net/Owned.ts"
 import * as Stats from "../tunnel/Stats.ts"
-import type { Fork } from "../transport/Channels.ts"
-import { type Channel, Transport, type TransportError } from "../transport/Transport.ts"
-import * as Log from "../util/Log.ts"
+import { Transport, type TransportError } from "../transport/Transport.ts"
 import * as Memory from "../util/Memory.ts"
-import * as AuthLimiter from "./AuthLimiter.ts"
-import * as ControlSession from "./ControlSession.ts"
-import * as Refusals from "./Refusals.ts"
-import { type LiveSession, Sessions } from "./Sessions.ts"
-import * as UserPorts from "./UserPorts.ts"
+import { waitIdle } from "../util/WaitIdle.ts"
+import * as Core from "./Core.ts"
+import { PortTable } from "./PortTable.ts"
+
+export type { ServerTuning } from "./Core.ts"
 
 /** What a running server shows the program that embeds it. */
 export interface ServerView {
@@ -45,142 +44,137 @@ export interface RunningServer {
   readonly tunnelAddress: HostPort
   readonly stats: Stats.Stats
   readonly hub: ServerView
+  /** applies a changed config (see the module's header); says what changed, or fails and changes nothing */
+  readonly reload: (next: ServerConfig) => Effect.Effect<string, ReloadError>
+  /** stops accepting, says goodbye, waits up to `drain_timeout` for live connections to finish */
+  readonly drain: Effect.Effect<void>
 }
+
+/** A reload that could not be applied; the running config is untouched. */
+export class ReloadError extends Schema.TaggedError<ReloadError>()("ReloadError", { detail: Schema.String }) {
+  get message() {
+    return this.detail
+  }
+}
+
+/** Keys a reload applies without touching the tunnel side. */
+const inPlace = new Set(["ports", "log_level", "drain_timeout", "max_clients"])
 
 /** The running server as a service. */
 export class Server extends Context.Tag("backhaul/Server")<Server, RunningServer>() {}
 
-/** Tuning the config file does not expose. */
-export interface ServerTuning {
-  /** how long a user connection waits for a way through before it is closed */
-  readonly userWaitMillis: number
-  /** failed handshakes per address per minute before that address is refused */
-  readonly authFailuresPerMinute: number
-}
-
-const defaultTuning: ServerTuning = { userWaitMillis: 5_000, authFailuresPerMinute: 10 }
+/** Builds the transport a reloaded config names (the embedding program's choice: `Tunnel` passes it). */
+export type TransportFor = (config: ServerConfig) => Layer.Layer<Transport, unknown>
 
 /** Starts a server for the life of the scope. */
 export const make = (
   config: ServerConfig,
-  tuning: ServerTuning = defaultTuning
+  tuning: Core.ServerTuning = Core.defaultTuning,
+  transportFor?: TransportFor
 ): Effect.Effect<RunningServer, TransportError, Transport | Scope.Scope> =>
   Effect.gen(function*() {
-    const transport = yield* Transport
+    const scope = yield* Effect.scope
     const stats = Stats.make()
-    const sessions = new Sessions(config.max_clients)
-    const limiter = AuthLimiter.make({ maxFailures: tuning.authFailuresPerMinute, windowMillis: 60_000 })
-    const log = yield* Log.make
-    const warn = Log.rateLimited(log, LogLevel.Warning)
-    const refusals = Refusals.make({ limiter, log, stats, transport: transport.name })
-    const fork: Fork = yield* FiberSet.makeRuntime<never, void, never>()
+    const users = yield* Owned.make
+    let running = config
+    // each core in a scope of its own, so a reload can close an old one alone
+    let coreScope = yield* Scope.fork(scope, ExecutionStrategy.sequential)
+    let core = yield* Core.make(config, yield* Transport, stats, tuning).pipe(Scope.extend(coreScope))
     const socketOptions = { nodelay: config.nodelay, keepaliveSeconds: config.keepalive_period }
-    const handshakeMillis = config.dial_timeout * 1000
-    const heartbeatMillis = config.heartbeat * 1000
-    const channels = yield* transport.channels.server({
-      config,
-      sessions,
-      stats,
-      log,
-      warn,
-      fork,
-      userWaitMillis: tuning.userWaitMillis
+    const table = new PortTable(scope, socketOptions, users, (user, port) => core.channels.serve(user, port))
+    const first = yield* table.update(config.ports)
+    yield* Effect.logInfo(`user ports: ${first.bound} of ${first.added} listening, for ${config.ports.length} mapping(s)`)
+    yield* Effect.forkScoped(Memory.releaseAfterBursts(() => stats.opened))
+
+    /** a new tunnel side for `next`; the old one stops accepting, says goodbye and drains in the background */
+    const restartCore = (next: ServerConfig, why: ReadonlyArray<string>) =>
+      Effect.gen(function*() {
+        if (transportFor === undefined) {
+          return yield* new ReloadError({ detail: `${why.join(", ")} changed, and this server's transport was given by the program that embeds it: restart it` })
+        }
+        const old = core
+        const oldScope = coreScope
+        const newScope = yield* Scope.fork(scope, ExecutionStrategy.sequential)
+        // bind_addr is freed first (it may be the same); if the new side cannot start, the old binds again
+        yield* old.stopListening
+        const started = yield* Effect.either(
+          Layer.buildWithScope(transportFor(next), newScope).pipe(
+            Effect.flatMap((ctx) => Core.make(next, Context.get(ctx, Transport), stats, tuning)),
+            Scope.extend(newScope)
+          )
+        )
+        if (started._tag === "Left") {
+          yield* Scope.close(newScope, Exit.void)
+          yield* Effect.orDie(old.listenAgain)
+          const e = started.left as { readonly message?: string }
+          return yield* new ReloadError({ detail: `the new tunnel settings did not start (${e.message ?? String(e)}); the old ones keep running` })
+        }
+        core = started.right
+        coreScope = newScope
+        old.goodbye("server reloaded its tunnel settings; connect again")
+        yield* Effect.forkIn(
+          Effect.zipRight(waitIdle(() => old.open() === 0, next.drain_timeout * 1000), Scope.close(oldScope, Exit.void)),
+          scope
+        )
+      })
+
+    const reload = (next: ServerConfig) =>
+      Effect.gen(function*() {
+        const changed = changedKeys(running, next)
+        if (changed.length === 0) return "no change"
+        const tunnel = changed.filter((k) => !inPlace.has(k))
+        const parts: Array<string> = []
+        if (tunnel.length > 0) {
+          yield* restartCore(next, tunnel)
+          parts.push(`tunnel restarted (${tunnel.join(", ")} changed)`)
+        } else if (changed.includes("max_clients")) {
+          core.sessions.setMaxClients(next.max_clients)
+        }
+        if (changed.includes("ports")) {
+          const ports = yield* table.update(next.ports).pipe(Effect.mapError((e) => new ReloadError({ detail: e.message })))
+          parts.push(`ports: ${ports.added} added, ${ports.removed} removed, ${ports.retargeted} retargeted`)
+        }
+        running = next
+        return parts.length === 0 ? `applied: ${changed.join(", ")}` : parts.join("; ")
+      })
+
+    const drain = Effect.gen(function*() {
+      const active = stats.active
+      yield* table.closeAll()
+      yield* core.stopListening
+      core.goodbye("server shutting down")
+      yield* Effect.logInfo(`shutting down: no new connections; ${active} live connection(s) get ${running.drain_timeout}s to finish`)
+      const finished = yield* waitIdle(() => stats.active === 0, running.drain_timeout * 1000)
+      yield* finished
+        ? Effect.logInfo("shutting down: every connection finished")
+        : Effect.logWarning(`shutting down: ${stats.active} connection(s) still open after ${running.drain_timeout}s are closed`)
     })
 
-    if (Redacted.value(config.token) === "") {
-      yield* Effect.logWarning("token is empty: ANY client that reaches bind_addr can use this tunnel. Set `token`.")
-    }
-
-    const params: Handshake.ServerParams = {
-      token: config.token,
-      transport: transport.name,
-      admitData: (id) => sessions.admit(id),
-      // a live session silent for over a heartbeat and a half is likely dead: it gives way to a new client
-      admitControl: (instance) => sessions.mayStart(instance.toString("hex"), heartbeatMillis * 1.5 + 1000)
-    }
-
-    // Per tunnel connection: callbacks only. A control channel gets a fiber (one per client session); a
-    // data channel goes to the channel strategy and is owned by the listener until it closes.
-    /** names the client, and every client when several share the token */
-    const announce = (session: LiveSession) =>
-      Effect.suspend(() => {
-        const all = sessions.live
-        const line = `client ${session.instance.slice(0, 8)} connected from ${session.remote}`
-        if (all.length === 1) return Effect.logInfo(`${line}: session established`)
-        const others = all.filter((s) => s !== session).map((s) => `${s.instance.slice(0, 8)} (${s.remote})`)
-        return Effect.logInfo(
-          `${line}: ${all.length} clients share this token and the user connections now (also ${others.join(", ")}); ` +
-            `max_clients = ${config.max_clients}`
-        )
-      }).pipe(Effect.annotateLogs({ session: session.id.slice(0, 8) }))
-
-    const onChannel = (channel: Channel): void => {
-      // the peer's address is asked of the socket only when some address is being limited (a system call)
-      const source = () => channel.peer.host
-      // a live client's own address is never locked out by garbage from a neighbour behind the same IP
-      if (!limiter.idle && !sessions.hasHost(source()) && limiter.blocked(source())) {
-        return refusals.lockedOut(channel)
-      }
-      deadline(
-        channel,
-        handshakeMillis,
-        () => refusals.timeout(channel, `no handshake within ${config.dial_timeout}s`),
-        (done: Done<Handshake.Admitted, P.ProtocolError>) => Handshake.serverCb(channel, params, done)
-      )((error, admitted) => {
-        // read the address, close, count against it and log (per reason)
-        if (error) return refusals.refused(channel, error)
-        const ok = admitted!
-        const id = ok.sessionId.toString("hex")
-        if (ok.kind === "control") {
-          stats.sessions++
-          // installed now, in the tick that admitted it, so `max_clients` cannot be overrun by a race; the
-          // Welcome goes first, since installing may already ask for data channels
-          Handshake.sendFrame(channel, { _tag: "Welcome", heartbeatMs: heartbeatMillis, ...channels.welcome })
-          const session = sessions.install({
-            id,
-            instance: ok.instance.toString("hex"),
-            remote: channel.remote,
-            host: source(),
-            send: (frame) => Handshake.sendFrame(channel, frame),
-            close: (reason) => {
-              Handshake.sendFrame(channel, { _tag: "Goodbye", reason })
-              channel.end()
-            }
-          })
-          fork(Effect.ensuring(
-            Effect.zipRight(announce(session), ControlSession.run(channel, session, sessions, channels, heartbeatMillis)),
-            Effect.sync(() => channel.destroy())
-          ))
-        } else if (sessions.track(id, channel) && channels.admit(id, channel, ok)) {
-          stats.channels++
-        } else {
-          channel.destroy()
-        }
-      })
-    }
-
-    const tunnelAddress = yield* transport.carrier.listen(config.bind_addr, onChannel)
-    // registered after the listener, so it runs before the listener closes its connections
-    yield* Effect.addFinalizer(() => Effect.sync(channels.shutdown))
-    yield* Effect.logInfo(`tunnel listening on ${formatHostPort(tunnelAddress)} (transport ${config.transport})`)
-    yield* UserPorts.bindAll(config.ports, socketOptions, channels.serve)
-    yield* Effect.forkScoped(Memory.releaseAfterBursts(() => stats.opened))
     const hub: ServerView = {
       get sessionId() {
-        return sessions.live[0]?.id
+        return core.sessions.live[0]?.id
       },
       get sessionCount() {
-        return sessions.size
+        return core.sessions.size
       },
       get readyCount() {
-        return channels.readyCount()
+        return core.channels.readyCount()
       },
       get waiting() {
-        return channels.waiting()
+        return core.channels.waiting()
       }
     }
-    return { tunnelAddress, stats, hub }
+    return {
+      get tunnelAddress(): HostPort {
+        return core.tunnelAddress
+      },
+      stats,
+      hub,
+      reload: (next: ServerConfig) => Effect.annotateLogs(reload(next), { role: "server" }),
+      drain: Effect.annotateLogs(drain, { role: "server" })
+    }
   }).pipe(Effect.annotateLogs({ role: "server" }))
 
-/** The server as a layer; it needs a Transport layer. */
-export const layer = (config: ServerConfig, tuning?: ServerTuning) => Layer.scoped(Server, make(config, tuning))
+/** The server as a layer; it needs a Transport layer (`transportFor` builds the one a reload names). */
+export const layer = (config: ServerConfig, tuning?: Core.ServerTuning, transportFor?: TransportFor) =>
+  Layer.scoped(Server, make(config, tuning, transportFor))

@@ -9,7 +9,8 @@
  */
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
+import type { Owned } from "../net/Owned.ts"
 import { formatHostPort, type PortMapping } from "../config/Config.ts"
 import { expandMapping } from "../config/PortMapping.ts"
 import type { Conn } from "../net/Conn.ts"
@@ -60,6 +61,23 @@ export const runs = (failed: ReadonlyArray<Failed>): Array<{ readonly where: str
   return out
 }
 
+/** Every port of every mapping, with its target formatted once. */
+export const expand = (mappings: ReadonlyArray<PortMapping>): Array<UserPort> =>
+  mappings.flatMap(expandMapping).map((p) => ({
+    ...p,
+    target: formatHostPort({ host: p.targetHost, port: p.targetPort })
+  }))
+
+/** How `bindAll` places each port, for a caller that adds and removes ports one by one (a reload). */
+export interface Placement {
+  /** the scope a port's listener lives in (closing it unbinds that port) */
+  readonly scopeOf: (port: UserPort) => Scope.Scope
+  /** whether a port is still wanted (a port removed meanwhile is not retried) */
+  readonly wanted: (port: UserPort) => boolean
+  /** owns accepted connections, so unbinding a port leaves its live connections alone */
+  readonly owner: Owned
+}
+
 /**
  * Binds every port of every mapping for the life of the scope; `serve` takes each connection. Fails
  * (before binding any) only when the ports cannot fit in the process's file descriptor limit.
@@ -68,19 +86,33 @@ export const bindAll = (
   mappings: ReadonlyArray<PortMapping>,
   socketOptions: Tcp.SocketOptions,
   serve: (user: Conn, port: UserPort) => void
-): Effect.Effect<void, TransportError, Scope.Scope> =>
+): Effect.Effect<void, TransportError, Scope.Scope> => {
+  const ports = expand(mappings)
+  return Effect.flatMap(
+    bindPorts(ports, socketOptions, serve),
+    (bound) => Effect.logInfo(`user ports: ${bound} of ${ports.length} listening, for ${mappings.length} mapping(s)`)
+  )
+}
+
+/** Binds `ports` (see `bindAll`); returns how many are bound now (the rest are being retried). */
+export const bindPorts = (
+  ports: ReadonlyArray<UserPort>,
+  socketOptions: Tcp.SocketOptions,
+  serve: (user: Conn, port: UserPort) => void,
+  placement?: Placement
+): Effect.Effect<number, TransportError, Scope.Scope> =>
   Effect.gen(function*() {
-    const ports: Array<UserPort> = mappings.flatMap(expandMapping).map((p) => ({
-      ...p,
-      target: formatHostPort({ host: p.targetHost, port: p.targetPort })
-    }))
-    const short = FdLimit.check(ports.length)
+    const short = FdLimit.check(ports.length) // the listeners bound already are among the fds open now
     if (short !== undefined) {
       return yield* new TransportError({ reason: "Listen", address: `${ports.length} user ports`, detail: short })
     }
     // each attempt in its own child scope, so a port retried for days does not pile up finalizers
-    const listenOn = (port: UserPort) =>
-      Attempt.attempt(Tcp.listen({ host: port.bindHost, port: port.port }, socketOptions, (user) => serve(user, port)))
+    const listenOn = (port: UserPort) => {
+      const listening = Attempt.attempt(
+        Tcp.listen({ host: port.bindHost, port: port.port }, socketOptions, (user) => serve(user, port), placement?.owner)
+      )
+      return placement === undefined ? listening : Scope.extend(listening, placement.scopeOf(port))
+    }
 
     /** binds what it can of `wanted`; returns the rest with why */
     const bindSome = (wanted: ReadonlyArray<UserPort>) =>
@@ -115,11 +147,12 @@ export const bindAll = (
         let left = first.failed.map((f) => f.port)
         while (left.length > 0) {
           yield* Effect.sleep(`${RETRY_SECONDS} seconds`)
+          if (placement !== undefined) left = left.filter(placement.wanted)
           const round = yield* bindSome(left)
           for (const run of runs(round.bound)) yield* Effect.logInfo(`listening on ${run.where} at last`)
           left = round.failed.map((f) => f.port)
         }
       }))
     }
-    yield* Effect.logInfo(`user ports: ${first.bound.length} of ${ports.length} listening, for ${mappings.length} mapping(s)`)
+    return first.bound.length
   })

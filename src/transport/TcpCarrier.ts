@@ -21,7 +21,7 @@ export const make = (options: TcpCarrierOptions): CarrierShape => {
   const socket: Tcp.SocketOptions = { nodelay: true, keepaliveSeconds: options.keepaliveSeconds }
   return {
     name: "tcp",
-    listen: (address, onChannel) => Effect.mapError(Tcp.listen(address, socket, onChannel), fromSocketError),
+    listen: (address, onChannel, owner) => Effect.mapError(Tcp.listen(address, socket, onChannel, owner), fromSocketError),
     open: (address, done) =>
       Tcp.connect(address, socket, options.dialTimeoutSeconds, (error, conn) =>
         error ? done(fromSocketError(error)) : done(undefined, conn))

@@ -9,6 +9,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
+import type { Owned } from "../net/Owned.ts"
 import type { HostPort, TransportName } from "../config/Config.ts"
 import { type Cancel, type Done, toEffect } from "../net/Callback.ts"
 import type { Conn } from "../net/Conn.ts"
@@ -44,11 +45,13 @@ export interface CarrierShape {
   readonly name: string
   /**
    * Binds the tunnel address and calls `onChannel` for every incoming connection. Closing the scope
-   * unbinds and closes every connection still open.
+   * unbinds and closes every connection still open — unless an `owner` takes them: then closing the
+   * scope only unbinds, and the connections live until the owner's scope closes.
    */
   readonly listen: (
     address: HostPort,
-    onChannel: (channel: Channel) => void
+    onChannel: (channel: Channel) => void,
+    owner?: Owned
   ) => Effect.Effect<HostPort, TransportError, Scope.Scope>
   /**
    * Opens a connection to the server and calls back with it; the caller owns it from then on.

@@ -90,7 +90,7 @@ export const make = (options: WsCarrierOptions): CarrierShape => {
 
   return {
     name: options.name,
-    listen: (address, onChannel) =>
+    listen: (address, onChannel, owner) =>
       Effect.mapError(
         Tcp.listen(address, listenSocket, (conn) => {
           deadline<Peer | undefined, Upgrade.UpgradeError, Upgrade.UpgradeError>(
@@ -107,7 +107,7 @@ export const make = (options: WsCarrierOptions): CarrierShape => {
               onChannel(ws)
             }
           )
-        }),
+        }, owner),
         fromSocket
       ),
     open: (address, done) => {
