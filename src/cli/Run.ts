@@ -4,13 +4,12 @@
  */
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import pkg from "../../package.json" with { type: "json" }
 import * as Load from "../config/Load.ts"
-import * as Tunnel from "../Tunnel.ts"
 import * as Memory from "../util/Memory.ts"
 import * as Logging from "./Logging.ts"
+import * as Supervise from "./Supervise.ts"
 import type * as Usage from "./Usage.ts"
 
 /** A command failed in a way already explained to the user; the process exits with `code`. */
@@ -22,7 +21,7 @@ export const explain = <A, E extends { readonly message: string }>(effect: Effec
     Effect.catchAll((e) => Effect.zipRight(Console.error(`backhaul: ${e.message}`), new CliExit({ code: 1 })))
   )
 
-/** Loads the config and runs its role until interrupted (SIGINT/SIGTERM); `level` is a `--log-level`. */
+/** Loads the config and runs its role until interrupted (SIGINT/SIGTERM drain it, SIGHUP reloads it); `level` is a `--log-level`. */
 export const runRole = (
   path: string,
   role: "server" | "client" | undefined,
@@ -33,9 +32,7 @@ export const runRole = (
     const { config, warnings } = yield* Load.loadConfigFile(path, role)
     const logger = Logging.layer(config.log_level, format, level)
     const warn = Effect.forEach(warnings, (w) => Effect.logWarning(w), { discard: true })
-    const app = config.role === "server"
-      ? Layer.launch(Tunnel.serverLayer(config))
-      : Layer.launch(Tunnel.clientLayer(config))
+    const app = Supervise.supervise(path, config)
     // once the role has settled, hand back what start-up used (a long-running service idles for months)
     yield* Effect.fork(Effect.delay(Effect.sync(Memory.releaseStartup), "1 second"))
     yield* Effect.zipRight(

@@ -7,6 +7,7 @@
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as LogLevel from "effect/LogLevel"
@@ -27,6 +28,7 @@ import * as Owned from "../net/Owned.ts"
 import * as Attempt from "../util/Attempt.ts"
 import type { Conn } from "../net/Conn.ts"
 import * as Auth from "../protocol/Auth.ts"
+import { waitIdle } from "../util/WaitIdle.ts"
 import * as Welcome from "./Welcome.ts"
 
 /** A running client, for the program that embeds it. */
@@ -34,6 +36,8 @@ export interface RunningClient {
   readonly stats: Stats.Stats
   /** true while a control session is up; changes can be awaited (`.changes`) */
   readonly connected: SubscriptionRef.SubscriptionRef<boolean>
+  /** ends the session (Goodbye) and waits up to `drain_timeout` for live connections to finish */
+  readonly drain: Effect.Effect<void>
 }
 
 /** The running client as a service. */
@@ -45,6 +49,17 @@ const resetAll = (session: ClientSession): void => {
   session.joined.clear()
   for (const conn of all) conn.destroy()
 }
+
+/** Says Goodbye on the control channel and half-closes it; waits (briefly) for the server to close it. */
+const goodbye = (channel: Conn, reason: string): Effect.Effect<void> =>
+  Effect.async<void>((resume) => {
+    if (channel.closed) return resume(Effect.void)
+    const closed = () => resume(Effect.void)
+    channel.onClose(closed)
+    Handshake.sendFrame(channel, { _tag: "Goodbye", reason })
+    channel.end()
+    return Effect.sync(() => channel.offClose(closed))
+  }).pipe(Effect.timeoutTo({ duration: 500, onSuccess: () => undefined, onTimeout: () => undefined }))
 
 /** Starts the client for the life of the scope; it reconnects on its own forever. */
 export const make = (config: ClientConfig): Effect.Effect<RunningClient, never, Transport | Scope.Scope> =>
@@ -123,7 +138,10 @@ export const make = (config: ClientConfig): Effect.Effect<RunningClient, never, 
           // the server went silent: every channel of the session is reset, busy ones included, so no
           // target connection outlives a user who is gone and no late request reaches a target
           e.reason === "Timeout" ? Effect.sync(() => resetAll(session)) : Effect.void
-        )
+        ),
+        // stopped (a drain, a reload, the scope closing): tell the server, so it logs a clean end and
+        // keeps our live connections, and give the Goodbye a moment to leave before the socket closes
+        Effect.onInterrupt(() => goodbye(channel, "client shutting down"))
       )
     }).pipe(
       Effect.ensuring(Effect.sync(() => (live = undefined))),
@@ -134,11 +152,20 @@ export const make = (config: ClientConfig): Effect.Effect<RunningClient, never, 
 
     yield* Effect.forkScoped(Memory.releaseAfterBursts(() => stats.opened))
     // retry the connect, repeat the session: a fresh connect follows every session that ends
-    yield* session.pipe(
+    const loop = yield* session.pipe(
       Effect.repeat(Schedules.nextSession(`${config.retry_interval} seconds`)),
       Effect.forkScoped
     )
-    return { stats, connected }
+    const drain = Effect.gen(function*() {
+      const active = stats.active
+      yield* Fiber.interrupt(loop)
+      yield* Effect.logInfo(`shutting down: session closed; ${active} live connection(s) get ${config.drain_timeout}s to finish`)
+      const finished = yield* waitIdle(() => stats.active === 0, config.drain_timeout * 1000)
+      yield* finished
+        ? Effect.logInfo("shutting down: every connection finished")
+        : Effect.logWarning(`shutting down: ${stats.active} connection(s) still open after ${config.drain_timeout}s are closed`)
+    }).pipe(Effect.annotateLogs({ role: "client" }))
+    return { stats, connected, drain }
   }).pipe(Effect.annotateLogs({ role: "client" }))
 
 /** The client as a layer; it needs a Transport layer. */

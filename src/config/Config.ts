@@ -53,6 +53,8 @@ export interface CommonConfig {
   readonly ws_ping_interval: number
   /** seconds live connections get to finish after SIGTERM before the process exits */
   readonly drain_timeout: number
+  /** reload when the config file changes (SIGHUP always reloads) */
+  readonly watch_config: boolean
 }
 
 export interface ServerConfig extends CommonConfig {

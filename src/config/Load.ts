@@ -163,7 +163,8 @@ const commonFromSection = (s: ConfigSchema.ServerSection | ConfigSchema.ClientSe
   dial_timeout: s.dial_timeout,
   ws_path: s.ws_path,
   ws_ping_interval: s.ws_ping_interval,
-  drain_timeout: s.drain_timeout
+  drain_timeout: s.drain_timeout,
+  watch_config: s.watch_config
 })
 
 const serverFromSection = (s: ConfigSchema.ServerSection): ServerConfig => ({
@@ -284,7 +285,8 @@ const commonDefaults = () => ({
   dial_timeout: ConfigSchema.defaults.dial_timeout,
   ws_path: ConfigSchema.defaults.ws_path,
   ws_ping_interval: ConfigSchema.defaults.ws_ping_interval,
-  drain_timeout: ConfigSchema.defaults.drain_timeout
+  drain_timeout: ConfigSchema.defaults.drain_timeout,
+  watch_config: ConfigSchema.defaults.watch_config
 })
 
 /** A server config with every omitted key at its default (no validation beyond the types). */

@@ -52,7 +52,9 @@ export const defaults = {
   // machine behind the NAT); bounded so a leaked token cannot pile up sessions. 1 = one client at a time.
   max_clients: 16,
   // SIGTERM: live connections get this long to finish before the process exits
-  drain_timeout: 10
+  drain_timeout: 10,
+  // reload on SIGHUP only, unless asked to watch the file too
+  watch_config: false
 } as const
 
 /** Describes a TOML value in a message: strings quoted, tables and arrays by kind. */
@@ -385,7 +387,8 @@ const common = {
   dial_timeout: withDefault(integer(1, 600), () => defaults.dial_timeout),
   ws_path: withDefault(WsPath, () => defaults.ws_path),
   ws_ping_interval: withDefault(integer(1, 3_600), () => defaults.ws_ping_interval),
-  drain_timeout: withDefault(integer(0, 3_600), () => defaults.drain_timeout)
+  drain_timeout: withDefault(integer(0, 3_600), () => defaults.drain_timeout),
+  watch_config: withDefault(boolean, () => defaults.watch_config)
 }
 
 /** The `[server]` table. */
