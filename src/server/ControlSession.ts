@@ -28,7 +28,8 @@ export const run = (
   ).pipe(
     Effect.catchAll((e: ProtocolError) => {
       dead = e.reason === "Timeout"
-      if (e.reason === "Closed") return Effect.logInfo(`client session ended: ${e.message}`)
+      // a client that stops cleanly says goodbye first (see client/Client.ts); a reset is worth a warning
+      if (e.reason === "Closed" && e.detail.startsWith("peer said goodbye")) return Effect.logInfo(`client session ended: ${e.message}`)
       return Effect.logWarning(`client session ended: ${e.message}${dead ? "; resetting its connections" : ""}`)
     }),
     Effect.ensuring(Effect.sync(() => sessions.uninstall(session.id, dead))),
