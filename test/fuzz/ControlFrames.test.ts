@@ -21,7 +21,7 @@ import * as Welcome from "../../src/client/Welcome.ts"
 import * as MemoryConn from "../../src/net/MemoryConn.ts"
 import * as Handshake from "../../src/protocol/Handshake.ts"
 import * as P from "../../src/protocol/Protocol.ts"
-import { arbInput, arbMutation, arbSplit, mutate, params, settle, split, tally, timeout } from "../helpers/Fuzz.ts"
+import { arbInput, arbMutation, arbSplit, mutate, params, settle, split, tally, timeout, yielding } from "../helpers/Fuzz.ts"
 
 const count = tally("control-frames")
 
@@ -98,9 +98,9 @@ const wellFormed = (f: P.Frame): void => {
 const frameReasons = ["Truncated", "Oversized", "Malformed"]
 
 describe("fuzz: control frame decoding", () => {
-  it("decodeFrame on valid, mutated and random bytes: a well-formed frame or a typed error, never a throw", () => {
-    fc.assert(
-      fc.property(arbInput(arbWire, 200), ({ bytes, origin, parts }) => {
+  it("decodeFrame on valid, mutated and random bytes: a well-formed frame or a typed error, never a throw", async () => {
+    await fc.assert(
+      fc.asyncProperty(arbInput(arbWire, 200), yielding(({ bytes, origin, parts }) => {
         const result = P.decodeFrame(bytes)
         if (Either.isRight(result)) wellFormed(result.right)
         else {
@@ -120,19 +120,19 @@ describe("fuzz: control frame decoding", () => {
           assert.isAbove(bytes.readUInt32BE(1), P.MAX_FRAME)
         }
         count("control frames", `decodeFrame, ${origin}: ${Either.isRight(result) ? result.right._tag : result.left.reason}`)
-      }),
+      })),
       params(600, 1.5)
     )
   }, timeout())
 
-  it("every frame round-trips through encodeFrame and decodeFrame", () => {
-    fc.assert(
-      fc.property(arbFrame, (frame) => {
+  it("every frame round-trips through encodeFrame and decodeFrame", async () => {
+    await fc.assert(
+      fc.asyncProperty(arbFrame, yielding((frame) => {
         const wire = P.encodeFrame(frame)
         assert.strictEqual(wire.readUInt32BE(1), wire.length - P.FRAME_HEADER_BYTES)
         assert.deepStrictEqual(Either.getOrThrow(P.decodeFrame(wire)), afterTrip(frame))
         count("control frames", "round trip")
-      }),
+      })),
       params(200, 0.5)
     )
   }, timeout())
@@ -226,15 +226,15 @@ describe("fuzz: the client's trust in frames", () => {
     counter: fc.integer({ min: 1, max: 2 ** 40 })
   })
 
-  it("a Connect altered anywhere is never genuine; an unaltered one always is", () => {
-    fc.assert(
-      fc.property(
+  it("a Connect altered anywhere is never genuine; an unaltered one always is", async () => {
+    await fc.assert(
+      fc.asyncProperty(
         arbId,
         fc.integer({ min: 1, max: 1000 }),
         fc.integer({ min: 1, max: 65535 }),
         fc.tuple(fc.constantFrom("127.0.0.1", "localhost", "10.1.2.3"), fc.integer({ min: 1, max: 65535 })).map(([h, p]) => `${h}:${p}`),
         fc.array(arbMutation, { maxLength: 4 }),
-        (id, use, port, target, edits) => {
+        yielding((id, use, port, target, edits) => {
           const genuine = Handshake.connectFrame(token, id, use, port, target)
           const wire = mutate(P.encodeFrame(genuine), edits)
           const decoded = P.decodeFrame(wire)
@@ -247,22 +247,22 @@ describe("fuzz: the client's trust in frames", () => {
             outcome = accepted ? "genuine" : "refused"
           }
           count("control frames", `connect proof: ${edits.length === 0 ? "unaltered" : "mutated"}, ${outcome}`)
-        }
+        })
       ),
       params(400, 0.5)
     )
   }, timeout())
 
-  it("a decoded Welcome passes the client's bounds exactly when every number is in range", () => {
-    fc.assert(
-      fc.property(
+  it("a decoded Welcome passes the client's bounds exactly when every number is in range", async () => {
+    await fc.assert(
+      fc.asyncProperty(
         fc.record({
           heartbeatMs: fc.oneof(uint(32), fc.integer({ min: 900, max: 3_600_100 })),
           poolSize: fc.oneof(uint(16), fc.integer({ min: 0, max: 1100 })),
           maxFrame: fc.oneof(uint(32), fc.integer({ min: 0, max: 16_777_300 }))
         }),
         fc.array(arbMutation, { maxLength: 2 }),
-        (w, edits) => {
+        yielding((w, edits) => {
           const decoded = P.decodeFrame(mutate(P.encodeFrame({ _tag: "Welcome", ...w }), edits))
           if (Either.isRight(decoded) && decoded.right._tag === "Welcome") {
             const got = decoded.right
@@ -273,7 +273,7 @@ describe("fuzz: the client's trust in frames", () => {
             assert.strictEqual(problem === undefined, inRange, problem)
             count("control frames", `welcome bounds: ${inRange ? "accepted" : "refused"}`)
           } else count("control frames", "welcome bounds: not a welcome")
-        }
+        })
       ),
       params(200, 0.5)
     )

@@ -20,7 +20,7 @@ import * as MemoryConn from "../../src/net/MemoryConn.ts"
 import * as Auth from "../../src/protocol/Auth.ts"
 import * as Handshake from "../../src/protocol/Handshake.ts"
 import * as P from "../../src/protocol/Protocol.ts"
-import { arbInput, arbSplit, params, settle, type Split, tally, timeout } from "../helpers/Fuzz.ts"
+import { arbInput, arbSplit, params, settle, type Split, tally, timeout, yielding } from "../helpers/Fuzz.ts"
 import { arbStreamEdit, differs, relay, type StreamEdit } from "../helpers/Tamper.ts"
 
 const count = tally("handshake")
@@ -79,9 +79,9 @@ const sameOnPrefix = <A>(decode: (b: Buffer) => Either.Either<A, P.ProtocolError
 }
 
 describe("fuzz: handshake message decoders", () => {
-  it("valid, mutated and random bytes: never a throw, only the decoder's typed errors, only its own bytes read", () => {
-    fc.assert(
-      fc.property(arbInput(fc.array(arbMessage, { minLength: 1, maxLength: 2 }), 160), arbTransport, ({ bytes, origin }, expected) => {
+  it("valid, mutated and random bytes: never a throw, only the decoder's typed errors, only its own bytes read", async () => {
+    await fc.assert(
+      fc.asyncProperty(arbInput(fc.array(arbMessage, { minLength: 1, maxLength: 2 }), 160), arbTransport, yielding(({ bytes, origin }, expected) => {
         const prefix = typed(P.decodeHelloPrefix(bytes, expected), allowed.clientHello)
         const hello = typed(P.decodeClientHello(bytes, expected), allowed.clientHello)
         if (hello !== undefined) {
@@ -112,14 +112,14 @@ describe("fuzz: handshake message decoders", () => {
         sameOnPrefix(P.decodeProof, bytes, P.PROOF_BYTES)
         sameOnPrefix(P.decodeVerdict, bytes, P.VERDICT_BYTES)
         count("handshake", `decoders, ${origin}: hello ${outcomeOf(P.decodeClientHello(bytes, expected))}`)
-      }),
+      })),
       params(800, 2)
     )
   }, timeout())
 
-  it("every valid message round-trips", () => {
-    fc.assert(
-      fc.property(
+  it("every valid message round-trips", async () => {
+    await fc.assert(
+      fc.asyncProperty(
         fc.record({
           kind: fc.constantFrom("control" as const, "data" as const),
           transport: arbTransport,
@@ -128,7 +128,7 @@ describe("fuzz: handshake message decoders", () => {
           counter: fc.integer({ min: 0, max: 2 ** 48 - 1 }),
           mac: bytesOf(32)
         }),
-        ({ counter, kind, mac, nonce, sessionId, transport }) => {
+        yielding(({ counter, kind, mac, nonce, sessionId, transport }) => {
           const hello = Either.getOrThrow(P.decodeClientHello(P.encodeClientHello({ kind, transport, nonce }), transport))
           assert.deepStrictEqual([hello.kind, hello.transport, hello.nonce], [kind, transport, nonce])
           const data = P.encodeDataHello(transport, { sessionId, counter, mac })
@@ -140,7 +140,7 @@ describe("fuzz: handshake message decoders", () => {
           const verdict = Either.getOrThrow(P.decodeVerdict(P.encodeVerdict({ status: P.Status.Ok, mac, sessionId })))
           assert.deepStrictEqual([verdict.mac, verdict.sessionId], [mac, sessionId])
           count("handshake", "round trip")
-        }
+        })
       ),
       params(200, 0.5)
     )

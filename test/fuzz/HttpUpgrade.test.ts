@@ -21,7 +21,7 @@ import * as MemoryConn from "../../src/net/MemoryConn.ts"
 import * as HttpHead from "../../src/transport/ws/HttpHead.ts"
 import { make as trustNobody } from "../../src/transport/ws/TrustedProxies.ts"
 import * as Upgrade from "../../src/transport/ws/Upgrade.ts"
-import { arbMutation, arbSplit, Collector, mutate, params, settle, split, tally, timeout } from "../helpers/Fuzz.ts"
+import { arbMutation, arbSplit, Collector, mutate, params, settle, split, tally, timeout, yielding } from "../helpers/Fuzz.ts"
 
 const count = tally("http-upgrade")
 
@@ -100,16 +100,16 @@ const answerOf = (bytes: Buffer) => {
 }
 
 describe("fuzz: the HTTP head reader", () => {
-  it("parse never throws on any text", () => {
-    fc.assert(
-      fc.property(fc.oneof(fc.string({ maxLength: 200 }), arbRequest.map(headText)), fc.array(arbMutation, { maxLength: 3 }), (text, edits) => {
+  it("parse never throws on any text", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.string({ maxLength: 200 }), arbRequest.map(headText)), fc.array(arbMutation, { maxLength: 3 }), yielding((text, edits) => {
         const head = HttpHead.parse(mutate(Buffer.from(text, "latin1"), edits).toString("latin1"))
         if (head !== undefined) {
           assert.isString(head.first)
           for (const [name] of head.headers) assert.strictEqual(name, name.toLowerCase())
         }
         count("http head", `parse: ${head === undefined ? "not HTTP" : "head"}`)
-      }),
+      })),
       params(300, 0.5)
     )
   }, timeout())

@@ -21,7 +21,7 @@ import * as EchoServer from "../../src/net/EchoServer.ts"
 import { freePort } from "../../src/net/FreePort.ts"
 import * as Certs from "../helpers/Certs.ts"
 import * as FakeServer from "../helpers/FakeServer.ts"
-import { fuzzing, runs, timeout } from "../helpers/Fuzz.ts"
+import { fuzzing, runs, tally, timeout } from "../helpers/Fuzz.ts"
 import {
   clientConfig,
   eventually,
@@ -36,6 +36,7 @@ import {
 } from "../helpers/Harness.ts"
 import { transfer } from "../helpers/Sockets.ts"
 
+const count = tally("live-client")
 const certs = Certs.makeSync()
 afterAll(() => rmSync(certs.dir, { recursive: true, force: true }))
 
@@ -93,6 +94,7 @@ describe("fuzz: clients against a hostile server", () => {
         const r = yield* transfer(userPort, 256 * 1024)
         assert.strictEqual(r.receivedHash, r.sentHash)
         assert.isAtLeast(echo.accepted(), 1)
+        for (const [stage, n] of Object.entries(fake.played)) for (let i = 0; i < n; i++) count(`live client, ${transport}`, `garbage after: ${stage}`)
       }), timeout(180_000))
   }
 })

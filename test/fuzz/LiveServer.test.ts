@@ -15,7 +15,7 @@ import * as Fiber from "effect/Fiber"
 import { rmSync } from "node:fs"
 import * as BadPeers from "../helpers/BadPeers.ts"
 import * as Certs from "../helpers/Certs.ts"
-import { fuzzing, runs, timeout } from "../helpers/Fuzz.ts"
+import { fuzzing, runs, tally, timeout } from "../helpers/Fuzz.ts"
 import {
   clientConfig,
   echoSetup,
@@ -29,6 +29,7 @@ import {
 } from "../helpers/Harness.ts"
 import { transfer } from "../helpers/Sockets.ts"
 
+const count = tally("live-server")
 const certs = Certs.makeSync()
 afterAll(() => rmSync(certs.dir, { recursive: true, force: true }))
 
@@ -101,6 +102,11 @@ describe("fuzz: hostile peers on a live server's tunnel port", () => {
         assert.isTrue(carried.every(Boolean), `${carried.filter((ok) => !ok).length} of ${carried.length} transfers corrupted`)
         assert.strictEqual(server.value.stats.sessions, sessionsBefore, "the good client's session was never replaced")
         assert.strictEqual(server.value.hub.sessionCount, 1)
+        endings.forEach((e, i) => {
+          const answer = e.answer.toString("latin1")
+          const how = answer.startsWith("HTTP/1.1 101") ? "upgraded, then refused" : answer.startsWith("HTTP/") ? `HTTP ${answer.slice(9, 12)}` : "refused"
+          count(`live server, ${transport}`, `${peers[i]!.hold ? "silent" : "half-closed"}: ${how}`)
+        })
       }), timeout(120_000))
   }
 })

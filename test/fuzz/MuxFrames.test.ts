@@ -20,7 +20,7 @@ import * as MemoryConn from "../../src/net/MemoryConn.ts"
 import * as Frame from "../../src/transport/mux/Frame.ts"
 import { Session, type SessionEnd } from "../../src/transport/mux/Session.ts"
 import type { MuxStream } from "../../src/transport/mux/Stream.ts"
-import { arbMutation, arbSplit, bytesFrom, Collector, mutate, params, settle, split, tally, timeout } from "../helpers/Fuzz.ts"
+import { arbMutation, arbSplit, bytesFrom, Collector, mutate, params, settle, split, tally, timeout, yielding } from "../helpers/Fuzz.ts"
 
 const count = tally("mux-frames")
 
@@ -64,9 +64,9 @@ const rawHeader = (h: Header): Buffer => {
 }
 
 describe("fuzz: mux header codec", () => {
-  it("headers round-trip; check agrees with the model on random and mutated headers", () => {
-    fc.assert(
-      fc.property(arbHeader, fc.array(arbMutation, { maxLength: 2 }), fc.constantFrom(16_384, 65_536, 1 << 20, 1 << 24), (h, edits, maxFrame) => {
+  it("headers round-trip; check agrees with the model on random and mutated headers", async () => {
+    await fc.assert(
+      fc.asyncProperty(arbHeader, fc.array(arbMutation, { maxLength: 2 }), fc.constantFrom(16_384, 65_536, 1 << 20, 1 << 24), yielding((h, edits, maxFrame) => {
         if (h.version === Frame.VERSION && h.type <= 3) {
           const written = Frame.header(h.type as Frame.FrameType, h.flags, h.streamId, h.length)
           assert.deepStrictEqual(Frame.readHeader(written, 0), h)
@@ -77,7 +77,7 @@ describe("fuzz: mux header codec", () => {
         const problem = Frame.checkHeader(got, maxFrame)
         assert.strictEqual(problem === undefined, modelAccepts(got, maxFrame), `${JSON.stringify(got)}: ${problem}`)
         count("mux frames", `header: ${problem === undefined ? "accepted" : "refused"}`)
-      }),
+      })),
       params(400, 1)
     )
   }, timeout())

@@ -53,6 +53,19 @@ export const tally = (file: string): ((decoder: string, outcome?: string) => voi
 /** Lets an in-memory exchange run until nothing is left to do: every microtask, then one macrotask turn. */
 export const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
+/**
+ * A synchronous property body as an async one that yields to the event loop every 200 cases: tens of
+ * thousands of cases in one synchronous run block the test worker long enough for vitest's own
+ * messages to it to time out ("Timeout calling onTaskUpdate").
+ */
+export const yielding = <A extends Array<unknown>>(body: (...args: A) => void): ((...args: A) => Promise<void>) => {
+  let n = 0
+  return async (...args: A) => {
+    body(...args)
+    if (++n % 200 === 0) await settle()
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------
 // mutations of valid encodings
 
