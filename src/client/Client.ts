@@ -59,7 +59,12 @@ const goodbye = (channel: Conn, reason: string): Effect.Effect<void> =>
     Handshake.sendFrame(channel, { _tag: "Goodbye", reason })
     channel.end()
     return Effect.sync(() => channel.offClose(closed))
-  }).pipe(Effect.timeoutTo({ duration: 500, onSuccess: () => undefined, onTimeout: () => undefined }))
+  }).pipe(
+    // this runs while the session is being interrupted (uninterruptibly): the wait must be made
+    // interruptible again, or the timeout could never cut it short
+    Effect.interruptible,
+    Effect.timeoutTo({ duration: 500, onSuccess: () => undefined, onTimeout: () => undefined })
+  )
 
 /** Starts the client for the life of the scope; it reconnects on its own forever. */
 export const make = (config: ClientConfig): Effect.Effect<RunningClient, never, Transport | Scope.Scope> =>
