@@ -83,6 +83,16 @@ describe("signals, reload and drain (Bun, native sockets)", () => {
       assert.strictEqual(server.child.exitCode, null)
     }), 40_000)
 
+  it.scopedLive("watch_config = true: a change of the file is applied without a signal", () =>
+    Effect.gen(function*() {
+      const { ports, server, serverFile, serverToml, mapping } = yield* setup("tcp", ["watch_config = true"])
+      yield* server.waitFor(/watching .* for changes/)
+      yield* Effect.sleep(1_100) // a different mtime second, whatever the file system's resolution
+      writeFileSync(serverFile, serverToml([`ports = [${mapping(ports.a)}, ${mapping(ports.c)}, ${mapping(ports.b)}]`]))
+      yield* server.waitFor(/reloading .* \(the file changed\)[\s\S]*reloaded: ports: 1 added, 0 removed/, 10_000)
+      assert.strictEqual(yield* through(ports.b, "watched"), "watched")
+    }), 40_000)
+
   for (const transport of ["tcp", "tcpmux"] as const) {
     it.scopedLive(`${transport}: changed tunnel settings renew the session; the user port and its live connection stay`, () =>
       Effect.gen(function*() {
