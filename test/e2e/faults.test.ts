@@ -37,7 +37,7 @@ import {
   transportConfigs
 } from "../helpers/Harness.ts"
 import * as ProcStats from "../helpers/ProcStats.ts"
-import { transfer } from "../helpers/Sockets.ts"
+import { roundTrip, transfer } from "../helpers/Sockets.ts"
 import * as TrackedEcho from "../helpers/TrackedEcho.ts"
 
 const MiB = 1024 * 1024
@@ -148,9 +148,17 @@ describe.concurrent("fault injection", () => {
       if (out) writeFileSync(out, JSON.stringify(Object.fromEntries(results.map((r) => [r.transport, r.samples]))))
       for (const r of results) {
         for (const side of ["server", "client"] as const) {
-          const { fds, rss } = r[side]
+          const { fds, collected } = r[side]
           assert.isAtMost(fds.late, fds.early + 2, `${r.transport} ${side}: fds ${fds.early} → ${fds.late}`)
-          assert.isAtMost(rss.late, rss.early * 1.1, `${r.transport} ${side}: RSS ${rss.early} → ${rss.late} KiB`)
+          // RSS is judged after a full collection at both ends (see `collected`): the per-cycle medians,
+          // reported beside it, mostly measure when Bun's collector last ran (saw-teeth of ±8 MiB). 15 %,
+          // not 10: what is retained still grows by up to ~10 % while the first ~75 cycles warm the
+          // process up (docs/reliability.md, "Fault injection"); a leak of ~250 KiB a cycle still fails
+          assert.isAtMost(
+            collected.late,
+            collected.early * 1.15,
+            `${r.transport} ${side}: RSS after collection ${collected.early} → ${collected.late} KiB`
+          )
         }
       }
     }), (CYCLES * 12 + 120) * 1000)
@@ -284,29 +292,6 @@ describe.concurrent("fault injection", () => {
   }
 })
 
-/**
- * Bun's collector may leave garbage of tens of MB for a hundred cycles and more (measured: RSS saw-teeth of
- * ±8 MiB), which says nothing about what is retained. FAULT_GC_LEVEL (default 1; 0 = as shipped) is
- * passed to the child processes as BUN_GARBAGE_COLLECTOR_LEVEL, which makes Bun collect more often, so
- * that RSS follows what is retained. Set around the (sequential) starts only: spawning copies the
- * environment.
- */
-const GC_LEVEL = process.env.FAULT_GC_LEVEL ?? "1"
-const withGcLevel = <A, E, R>(start: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.acquireUseRelease(
-    Effect.sync(() => {
-      const saved = process.env.BUN_GARBAGE_COLLECTOR_LEVEL
-      if (GC_LEVEL !== "0") process.env.BUN_GARBAGE_COLLECTOR_LEVEL = GC_LEVEL
-      return saved
-    }),
-    () => start,
-    (saved) =>
-      Effect.sync(() => {
-        if (saved === undefined) delete process.env.BUN_GARBAGE_COLLECTOR_LEVEL
-        else process.env.BUN_GARBAGE_COLLECTOR_LEVEL = saved
-      })
-  )
-
 /** The last lines a process wrote, for a failure message. */
 const tail = (proc: { readonly output: () => string }) => proc.output().split("\n").slice(-12).join("\n")
 
@@ -336,12 +321,12 @@ const cycles = (transport: StreamTransport) =>
     let proxy: FaultProxy.FaultProxy | undefined
     // default heartbeats: a cut is a reset, seen at once; short ones would only add false deaths on a
     // loaded machine
-    const tunnel = yield* withGcLevel(BinaryTunnel.tunnel([echo.port], {
+    const tunnel = yield* BinaryTunnel.tunnel([echo.port], {
       extra: [`transport = "${transport}"`, ...(mux ? [`mux_session = ${slots}`] : [])],
       serverExtra: secure ? [`tls_cert = "${certs.cert}"`, `tls_key = "${certs.key}"`] : [],
       clientExtra: secure ? [`tls_ca = "${certs.cert}"`] : [],
       via: (port) => Effect.map(FaultProxy.make(port), (made) => ((proxy = made), made.port))
-    }))
+    })
     const p = proxy!
     const userPort = tunnel.userPorts[0]!
     const pids = { server: tunnel.server.child.pid!, client: tunnel.client.child.pid! }
@@ -397,11 +382,32 @@ const cycles = (transport: StreamTransport) =>
         return { server: ProcStats.sample(pids.server), client: ProcStats.sample(pids.client) }
       })
 
+    /**
+     * RSS once garbage is collected: 1,000 short connections and then a quiet second make both processes'
+     * own `Memory.releaseAfterBursts` run a full collection and give free pages back (as in production
+     * after a burst), so what is left is what is retained, whenever the collector last ran on its own.
+     */
+    const collected = Effect.gen(function*() {
+      yield* Effect.forEach(Array.from({ length: 1_000 }, (_, i) => `burst ${i}`), (text) =>
+        Effect.flatMap(roundTrip(userPort, Buffer.from(text)), (back) =>
+          back.toString() === text ? Effect.void : Effect.fail(new Error(`${transport}: burst: ${text} came back as ${back}`))),
+        { concurrency: 4, discard: true })
+      yield* Effect.sleep(2_500)
+      return { server: ProcStats.rssKiB(pids.server), client: ProcStats.rssKiB(pids.client) }
+    })
+
     yield* waitWhole("start", true)
     return Effect.gen(function*() {
       const started = Date.now()
       const samples: Array<{ server: ProcStats.Sample; client: ProcStats.Sample }> = []
-      for (let i = 1; i <= CYCLES; i++) samples.push(yield* cycle(i))
+      const early = Math.min(15, CYCLES)
+      let collectedEarly = { server: 0, client: 0 }
+      for (let i = 1; i <= CYCLES; i++) {
+        samples.push(yield* cycle(i))
+        // after the reading: the burst's surplus data channels go with the next cycle's cut
+        if (i === early) collectedEarly = yield* collected
+      }
+      const collectedLate = yield* collected
       const series = (side: "server" | "client"): Series => {
         const s = samples.map((x) => x[side])
         const [from, to, tail] = [Math.min(5, s.length), Math.min(15, s.length), Math.min(10, s.length)]
@@ -410,10 +416,12 @@ const cycles = (transport: StreamTransport) =>
           rss: ProcStats.growth(s.map((x) => x.rssKiB), from, to, tail)
         }
       }
-      const server = series("server")
-      const client = series("client")
-      const fmt = (side: string, s: Series) =>
-        `${side} fds ${s.fds.early} → ${s.fds.late}, RSS ${(s.rss.early / 1024).toFixed(1)} → ${(s.rss.late / 1024).toFixed(1)} MiB`
+      const server = { ...series("server"), collected: { early: collectedEarly.server, late: collectedLate.server } }
+      const client = { ...series("client"), collected: { early: collectedEarly.client, late: collectedLate.client } }
+      const mib = (kib: number) => (kib / 1024).toFixed(1)
+      const fmt = (side: string, s: Series & { collected: ProcStats.Growth }) =>
+        `${side} fds ${s.fds.early} → ${s.fds.late}, RSS ${mib(s.rss.early)} → ${mib(s.rss.late)} MiB ` +
+        `(collected: ${mib(s.collected.early)} → ${mib(s.collected.late)})`
       const every10 = (side: "server" | "client") =>
         samples.filter((_, i) => (i + 1) % 10 === 0).map((x) => (x[side].rssKiB / 1024).toFixed(0)).join(" ")
       const report = `${transport}: ${CYCLES} cycles (${Math.floor(CYCLES / FULL_EVERY)} new control sessions, ` +
