@@ -26,7 +26,6 @@ export const run = (
   /** where the time the peer was last heard from is kept (the server's session table reads it) */
   heard: { lastHeard: number } = { lastHeard: Date.now() }
 ): Effect.Effect<never, ProtocolError> => {
-  const deadAfter = heartbeatMillis * MISSED_HEARTBEATS + Math.min(heartbeatMillis, 1000)
   heard.lastHeard = Date.now()
   const reader = toEffect<never, ProtocolError>((done) => {
     let current: Cancel = () => {}
@@ -52,8 +51,10 @@ export const run = (
       )
       : Effect.void
   })
-  // the watchdog looks a few times per heartbeat, so a dead peer is noticed close to the deadline
+  // the watchdog looks a few times per heartbeat; its limit is one look short of 3 heartbeats + 1 s, so a
+  // dead peer is declared within 3 × heartbeat + 1 s of going silent, the look's lag included
   const checks = Math.max(1, Math.min(4, Math.floor(heartbeatMillis / 250)))
+  const deadAfter = heartbeatMillis * MISSED_HEARTBEATS + Math.min(heartbeatMillis, 1000) - heartbeatMillis / checks
   let n = 0
   const beat = Effect.zipRight(
     watchdog,
