@@ -36,6 +36,7 @@ import {
   transportConfigs
 } from "../helpers/Harness.ts"
 import * as Processes from "../helpers/Processes.ts"
+import { within } from "../helpers/Fuzz.ts"
 import { transfer } from "../helpers/Sockets.ts"
 
 const certs = Certs.makeSync()
@@ -117,7 +118,7 @@ const tunnelWithTraffic = (transport: StreamTransport, dialTimeout: number) =>
     const traffic = yield* Effect.fork(Effect.gen(function*() {
       const results: Array<boolean> = []
       for (let i = 0; !stop || results.length === 0; i++) {
-        const r = yield* transfer(userPort, 64 * 1024 + i * 1000, "127.0.0.1", 16 * 1024)
+        const r = yield* within(transfer(userPort, 64 * 1024 + i * 1000, "127.0.0.1", 16 * 1024), 30_000, `good transfer ${i}`)
         results.push(r.sent === r.received && r.sentHash === r.receivedHash)
         yield* Effect.sleep(100)
       }
@@ -276,9 +277,9 @@ describe("abuse: a flood of junk connections", () => {
         const rssAtPeak = process.memoryUsage().rss
         // a legitimate client now, in the middle of the flood
         const connectStarted = Date.now()
-        yield* startClient(clientConfig(tunnelPort, { ...t.client, ws_path: PATH }))
+        yield* within(startClient(clientConfig(tunnelPort, { ...t.client, ws_path: PATH })), 60_000, "the legitimate client connecting")
         const connectMillis = Date.now() - connectStarted
-        const carried = yield* transfer(userPort, 4 * 1024 * 1024)
+        const carried = yield* within(transfer(userPort, 4 * 1024 * 1024), 60_000, "the legitimate client's transfer")
         assert.strictEqual(carried.received, carried.sent)
         assert.strictEqual(carried.receivedHash, carried.sentHash, "the legitimate client's bytes arrived intact")
         const fdsAfterClient = openFds()
@@ -302,7 +303,7 @@ describe("abuse: a flood of junk connections", () => {
         // and the server let go of them all
         assert.isTrue(yield* eventually(() => openFds() <= fdsBefore + 40, 20_000), `descriptors ${openFds()} after, ${fdsBefore} before`)
         // a fresh user connection still goes through
-        const again = yield* transfer(userPort, 1024 * 1024)
+        const again = yield* within(transfer(userPort, 1024 * 1024), 30_000, "a transfer after the flood")
         assert.strictEqual(again.receivedHash, again.sentHash)
         const report = {
           transport,

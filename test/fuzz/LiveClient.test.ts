@@ -21,7 +21,7 @@ import * as EchoServer from "../../src/net/EchoServer.ts"
 import { freePort } from "../../src/net/FreePort.ts"
 import * as Certs from "../helpers/Certs.ts"
 import * as FakeServer from "../helpers/FakeServer.ts"
-import { fuzzing, runs, tally, timeout } from "../helpers/Fuzz.ts"
+import { fuzzing, runs, tally, timeout, within } from "../helpers/Fuzz.ts"
 import {
   clientConfig,
   eventually,
@@ -34,6 +34,7 @@ import {
   streamTransports,
   transportConfigs
 } from "../helpers/Harness.ts"
+import * as MuxFrame from "../../src/transport/mux/Frame.ts"
 import { transfer } from "../helpers/Sockets.ts"
 
 const count = tally("live-client")
@@ -64,7 +65,7 @@ describe("fuzz: clients against a hostile server", () => {
         const played = () => Object.values(fake.played).reduce((a, b) => a + b, 0)
 
         const logs: Array<string> = []
-        /** idle pooled data channels of ended sessions the clients still held (a known issue, see below) */
+        /** data channels and mux sessions of ended sessions the clients still held (known issues, see below) */
         let idleDataHeld = 0
         for (let wave = 0; played() < SCENARIOS; wave++) {
           const target = Math.min(SCENARIOS, played() + PER_WAVE)
@@ -73,29 +74,32 @@ describe("fuzz: clients against a hostile server", () => {
           // the wave's scenarios are played: every connection must now be ended by the clients themselves,
           // by their own deadlines (connect: dial_timeout 2 s; a silent session: 3 heartbeats + 1 s)
           fake.quiet()
-          const mustClose = () => fake.openOnes().filter((o) => o.kind !== "data" || isMux(transport))
+          // (a session the client could accept lasts as long as the server's heartbeat says: up to 3 h)
+          // (data channels and mux sessions of an ended session may be held: the known issues below)
+          const mustClose = () =>
+            fake.openOnes().filter((o) => (o.kind === "session" ? o.millis > o.deadAfterMillis + 3_000 : o.kind !== "data"))
           const closed = yield* eventually(() => mustClose().length === 0, 15_000)
           assert.isTrue(closed, `connections the clients left open: ${mustClose().map((o) => `${o.what} for ${o.millis} ms`).join("; ")}`)
           idleDataHeld += fake.open()
           if (played() < SCENARIOS) {
-            yield* Effect.forEach(clients, (c) => c.stop)
+            yield* within(Effect.forEach(clients, (c) => c.stop), 30_000, `stopping the clients of wave ${wave}`)
             fake.loud()
           }
         }
-        console.log(`${transport}: ${JSON.stringify(fake.played)} played, ${fake.dataChannels()} data channels opened, ${idleDataHeld} idle ones held after their session ended`)
+        console.log(`${transport}: ${JSON.stringify(fake.played)} played, ${fake.dataChannels()} data channels opened, ${idleDataHeld} of them held after their session ended`)
         assert.strictEqual(echo.accepted(), 0, "no target was dialed on a hostile server's word")
         const failures = logs.filter((l) => l.includes("cannot connect to") || l.includes("session with") || l.includes("data channel") || l.includes("mux session"))
         assert.isAtLeast(failures.length, Math.min(SCENARIOS, 10), "the clients say why each attempt failed")
 
         // a real server on the same port: the last wave's clients connect and carry bytes
-        yield* Scope.close(fakeScope, Exit.void)
-        const server = yield* startServer(config)
+        yield* within(Scope.close(fakeScope, Exit.void), 30_000, "closing the fake server")
+        const server = yield* within(startServer(config), 30_000, "starting a real server on the port")
         assert.isTrue(yield* eventually(() => server.value.hub.readyCount > 0, 30_000), "the clients connected to a real server")
-        const r = yield* transfer(userPort, 256 * 1024)
+        const r = yield* within(transfer(userPort, 256 * 1024), 30_000, "a transfer through the real server")
         assert.strictEqual(r.receivedHash, r.sentHash)
         assert.isAtLeast(echo.accepted(), 1)
         for (const [stage, n] of Object.entries(fake.played)) for (let i = 0; i < n; i++) count(`live client, ${transport}`, `garbage after: ${stage}`)
-      }), timeout(180_000))
+      }), timeout(180_000, 3_600_000))
   }
 })
 
@@ -118,6 +122,30 @@ describe("clients against a hostile server: found, left to the owner of the pool
       assert.isTrue(
         yield* eventually(() => fake.openOnes().filter((o) => o.kind === "data").length === 0, 6_000),
         `idle data channels held after their session ended: ${fake.openOnes().filter((o) => o.kind === "data").length}`
+      )
+    }), 20_000)
+})
+
+describe("clients against a hostile server: found, left to the owner of the streams client half", () => {
+  // Found by the suite above: when its control session ends, a client's mux session goes away
+  // gracefully (GoAway) and closes once its streams are done — but nothing watches the peer any more
+  // (the pings stop with the control session), so a stream the server opened and never finished (its
+  // Connect cut short) keeps the mux session open for as long as the server keeps the carrier open.
+  // (Without the stream the same mux session closes at once.) Marked `fails` until that is fixed.
+  it.scopedLive.fails("tcpmux: a mux session left with a half-sent Connect after its session ended is closed by the client", () =>
+    Effect.gen(function*() {
+      const tunnelPort = yield* freePort()
+      const config = serverConfig(tunnelPort, [], { transport: "tcpmux" })
+      // a stream opened with the first 10 bytes of a 45-byte Connect, then nothing
+      const cut = Buffer.concat([MuxFrame.header(MuxFrame.Type.Data, MuxFrame.Flag.SYN, 2, 10), Buffer.from([5, 0, 0, 0, 40, 0, 80, 0, 0, 0])])
+      const fake = yield* FakeServer.make(config, [{ stage: "data", garbage: cut, hold: false }], true)
+      yield* startClient(clientConfig(tunnelPort, { transport: "tcpmux", retry_interval: 0.1 }), false)
+      assert.isTrue(yield* eventually(() => fake.dataChannels() >= 1, 10_000), "the client opened its mux session")
+      fake.quiet()
+      // the fake ends the control channel 1.5 s after its Welcome; give the client 3 heartbeats more
+      assert.isTrue(
+        yield* eventually(() => fake.openOnes().filter((o) => o.kind === "data").length === 0, 6_000),
+        `mux sessions held after their session ended: ${fake.openOnes().filter((o) => o.kind === "data").length}`
       )
     }), 20_000)
 })

@@ -15,7 +15,7 @@ import * as Fiber from "effect/Fiber"
 import { rmSync } from "node:fs"
 import * as BadPeers from "../helpers/BadPeers.ts"
 import * as Certs from "../helpers/Certs.ts"
-import { fuzzing, runs, tally, timeout } from "../helpers/Fuzz.ts"
+import { fuzzing, runs, tally, timeout, within } from "../helpers/Fuzz.ts"
 import {
   clientConfig,
   echoSetup,
@@ -62,7 +62,7 @@ describe("fuzz: hostile peers on a live server's tunnel port", () => {
         const good = yield* Effect.fork(Effect.gen(function*() {
           const results: Array<boolean> = []
           for (let i = 0; !stop || results.length === 0; i++) {
-            const r = yield* transfer(userPort, 32 * 1024 + (i % 7) * 10_000, "127.0.0.1", 16 * 1024)
+            const r = yield* within(transfer(userPort, 32 * 1024 + (i % 7) * 10_000, "127.0.0.1", 16 * 1024), 30_000, `good transfer ${i}`)
             results.push(r.sent === r.received && r.sentHash === r.receivedHash)
             if (results.length >= 10_000) break
           }
@@ -107,6 +107,6 @@ describe("fuzz: hostile peers on a live server's tunnel port", () => {
           const how = answer.startsWith("HTTP/1.1 101") ? "upgraded, then refused" : answer.startsWith("HTTP/") ? `HTTP ${answer.slice(9, 12)}` : "refused"
           count(`live server, ${transport}`, `${peers[i]!.hold ? "silent" : "half-closed"}: ${how}`)
         })
-      }), timeout(120_000))
+      }), timeout(120_000, 3_600_000))
   }
 })

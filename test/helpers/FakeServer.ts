@@ -12,6 +12,7 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as fc from "fast-check"
+import * as Welcome from "../../src/client/Welcome.ts"
 import type { ServerConfig } from "../../src/config/Config.ts"
 import type { Conn } from "../../src/net/Conn.ts"
 import * as Auth from "../../src/protocol/Auth.ts"
@@ -75,6 +76,16 @@ export const arbScenario = (transport: string, mux: boolean): fc.Arbitrary<Scena
   )
 }
 
+/** A connection the client holds open. */
+export interface Open {
+  /** "session": a control channel whose Welcome the client could accept (in range): a session that
+   * lasts until `deadAfterMillis` of silence, as the server's heartbeat says */
+  readonly kind: "control" | "session" | "data" | "unknown"
+  readonly what: string
+  readonly millis: number
+  readonly deadAfterMillis: number
+}
+
 /** A running fake server. */
 export interface FakeServer {
   /** control channels played so far, by stage */
@@ -84,7 +95,7 @@ export interface FakeServer {
   /** connections the clients have not ended or closed yet */
   readonly open: () => number
   /** what each of those is, and how long it has been open */
-  readonly openOnes: () => Array<{ readonly kind: "control" | "data" | "unknown"; readonly what: string; readonly millis: number }>
+  readonly openOnes: () => Array<Open>
   /** from now on, new connections are closed at once (so the open ones can be watched draining) */
   readonly quiet: () => void
   /** back to playing scenarios */
@@ -110,7 +121,7 @@ export const make = (
     const transport = Context.get(yield* Layer.build(layer), Transport)
     const name = transport.name
     const played: Record<Stage, number> = { raw: 0, serverHello: 0, verdict: 0, welcome: 0, frames: 0, data: 0 }
-    const live = new Map<Conn, { kind: "control" | "data" | "unknown"; what: string; since: number }>()
+    const live = new Map<Conn, { kind: Open["kind"]; what: string; since: number; deadAfterMillis: number }>()
     let controls = 0
     let data = 0
     let quiet = false
@@ -126,9 +137,10 @@ export const make = (
     const welcome = P.encodeFrame({ _tag: "Welcome", heartbeatMs: 1000, poolSize: mux ? 1 : 2, maxFrame: mux ? 65536 : 0 })
 
     const onChannel = (conn: Conn) => {
-      live.set(conn, { kind: "unknown", what: "connected", since: Date.now() })
+      live.set(conn, { kind: "unknown", what: "connected", since: Date.now(), deadAfterMillis: 0 })
       conn.onClose(() => live.delete(conn))
-      const label = (kind: "control" | "data" | "unknown", what: string) => live.has(conn) && live.set(conn, { kind, what, since: live.get(conn)!.since })
+      const label = (kind: Open["kind"], what: string, deadAfterMillis = 0) =>
+        live.has(conn) && live.set(conn, { kind, what, since: live.get(conn)!.since, deadAfterMillis })
       if (quiet) return conn.destroy()
       // the first bytes tell a control channel from a data channel: a scenario is used up by a control channel
       const scenario = scenarios[controls % scenarios.length]!
@@ -178,6 +190,12 @@ export const make = (
         played[scenario.stage]++
         label("control", `control ${scenario.stage}${scenario.hold ? " (held)" : ""}`)
         if (scenario.stage === "welcome") {
+          // a mutated Welcome may still be one the client accepts: a session, with the heartbeat it says
+          const decoded = P.decodeFrame(scenario.garbage)
+          if (Either.isRight(decoded) && decoded.right._tag === "Welcome" && Welcome.check(decoded.right) === undefined) {
+            const hb = decoded.right.heartbeatMs
+            label("session", `session (Welcome heartbeat ${hb} ms)${scenario.hold ? ", held silent" : ""}`, 3 * hb + Math.min(hb, 1000))
+          }
           conn.write(scenario.garbage)
           return finish(conn, scenario.hold)
         }
@@ -203,7 +221,7 @@ export const make = (
       played,
       dataChannels: () => data,
       open: () => sweep().length,
-      openOnes: () => sweep().map(([_, v]) => ({ kind: v.kind, what: v.what, millis: Date.now() - v.since })),
+      openOnes: () => sweep().map(([_, v]) => ({ kind: v.kind, what: v.what, millis: Date.now() - v.since, deadAfterMillis: v.deadAfterMillis })),
       quiet: () => {
         quiet = true
       },

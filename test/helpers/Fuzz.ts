@@ -9,6 +9,7 @@
  * runs the `ci` counts: about 2,000 cases per decoder.
  */
 import { afterAll } from "@effect/vitest"
+import * as Effect from "effect/Effect"
 import * as fc from "fast-check"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
@@ -22,7 +23,11 @@ export const fuzzing = Number.isInteger(FUZZ_RUNS) && FUZZ_RUNS > 0
 export const runs = (ci: number, share = 1): number => (fuzzing ? Math.max(ci, Math.round(FUZZ_RUNS * share)) : ci)
 
 /** Test timeout for a property suite: generous when fuzzing (a case count in the hundreds of thousands). */
-export const timeout = (ciMillis = 60_000): number => (fuzzing ? 6 * 3_600_000 : ciMillis)
+export const timeout = (ciMillis = 60_000, fuzzMillis = 6 * 3_600_000): number => (fuzzing ? fuzzMillis : ciMillis)
+
+/** `effect`, failing with "`what`: still waiting after N ms" when it takes longer: no step of a live test waits forever. */
+export const within = <A, E, R>(effect: Effect.Effect<A, E, R>, millis: number, what: string): Effect.Effect<A, E | Error, R> =>
+  Effect.timeoutFail(effect, { duration: millis, onTimeout: () => new Error(`${what}: still waiting after ${millis} ms`) })
 
 /** fast-check parameters for `runs(ci, share)` cases. */
 export const params = (ci: number, share = 1): fc.Parameters<unknown> => ({ numRuns: runs(ci, share) })
@@ -31,13 +36,16 @@ export const params = (ci: number, share = 1): fc.Parameters<unknown> => ({ numR
  * Counts the cases each decoder actually ran (incremented inside the properties, so shrinking and
  * skipped cases are not counted as runs they were not), with how each case ended when the suite says
  * (so a report shows the inputs reached every branch, not only the first check), and writes them to
- * test-results/fuzz/`file`.json when the file's tests are done; scripts/fuzz.mjs reads them back.
+ * $FUZZ_TALLY_DIR/`file`.json when the file's tests are done; scripts/fuzz.mjs reads them back.
  */
 export const tally = (file: string): ((decoder: string, outcome?: string) => void) => {
   const counts: Record<string, number> = {}
   const outcomes: Record<string, Record<string, number>> = {}
+  // only where a run asked for them (scripts/fuzz.mjs makes a directory of its own): other test runs
+  // in the same tree, at the same time, must not overwrite a fuzz run's figures
+  const dir = process.env.FUZZ_TALLY_DIR
   afterAll(() => {
-    const dir = join(process.cwd(), "test-results", "fuzz")
+    if (dir === undefined || dir === "") return
     mkdirSync(dir, { recursive: true })
     writeFileSync(join(dir, `${file}.json`), JSON.stringify({ fuzzing, counts, outcomes }, null, 2) + "\n")
   })
