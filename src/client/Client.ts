@@ -44,9 +44,11 @@ export interface RunningClient {
 export class Client extends Context.Tag("backhaul/Client")<Client, RunningClient>() {}
 
 /** Destroys every data channel and mux session of `session` (their target connections follow). */
-const resetAll = (session: ClientSession): void => {
-  const all = [...session.joined]
-  session.joined.clear()
+const resetAll = (session: ClientSession): void => closeAll(session.joined)
+
+const closeAll = (conns: Set<Conn>): void => {
+  const all = [...conns]
+  conns.clear()
   for (const conn of all) conn.destroy()
 }
 
@@ -133,7 +135,17 @@ export const make = (config: ClientConfig): Effect.Effect<RunningClient, never, 
       yield* SubscriptionRef.set(connected, true)
       yield* Effect.logInfo(`connected to ${server} (pool ${welcome.poolSize}, heartbeat ${welcome.heartbeatMs / 1000}s)`)
       const joined = new Set<Conn>()
-      const session: ClientSession = { id: sessionId, counter: 0, joined, forget: (c) => joined.delete(c), idle: 0 }
+      const session: ClientSession = {
+        id: sessionId,
+        counter: 0,
+        joined,
+        forget: (c) => joined.delete(c),
+        idle: 0,
+        waiting: new Set()
+      }
+      // however the session ends, its idle data channels go with it (a real server closes them too; a
+      // hostile one would have us hold them): busy ones finish
+      yield* Effect.addFinalizer(() => Effect.sync(() => closeAll(session.waiting)))
       live = session
       yield* Effect.forkScoped(channels.session(welcome))
       return yield* Control.run(channel, welcome.heartbeatMs, (frame) => {

@@ -91,8 +91,10 @@ const open = (ctx: ClientContext, session: ClientSession, done: Done<Opened, Fai
  */
 const serveOne = (ctx: ClientContext, session: ClientSession, channel: Opened, done: Done<boolean, Failure>): Cancel => {
   const { config, stats } = ctx
+  session.waiting.add(channel.conn)
   let current = Handshake.readFrameCb(channel.conn, (error, frame) => {
     session.idle-- // no longer waiting, whatever came
+    session.waiting.delete(channel.conn)
     if (error) return done(error)
     if (frame!._tag !== "Connect") {
       return done(new ProtocolError({ reason: "Malformed", detail: `expected Connect, got ${frame!._tag}` }))

@@ -15,7 +15,10 @@ import { formatHostPort, type HostPort } from "../config/Config.ts"
 import type { Conn } from "../net/Conn.ts"
 import { toEffect } from "../net/Callback.ts"
 import * as Tcp from "../net/Tcp.ts"
+import type { Done } from "../net/Callback.ts"
+import { deadline } from "../net/Deadline.ts"
 import * as Handshake from "../protocol/Handshake.ts"
+import { type Frame, ProtocolError } from "../protocol/Protocol.ts"
 import type { ClientChannels, ClientContext, ClientSession, Welcome } from "../transport/Channels.ts"
 import { keepAlive, Session } from "../transport/mux/Session.ts"
 import type { MuxSettings } from "../transport/mux/Settings.ts"
@@ -32,7 +35,14 @@ import { join, Refused, resolveTarget } from "./Dialer.ts"
  * view of the carrier's read buffer: an idle stream would pin that whole buffer.
  */
 const serveStream = (ctx: ClientContext, id: Handshake.DataChannelId, stream: MuxStream): void => {
-  Handshake.readFrameCb(stream, (error, frame) => {
+  // a stream whose Connect does not arrive in time is not the server's (nor would it ever be served): it
+  // must not keep its mux session open, which may have no pings left once its control session ended
+  deadline(
+    stream,
+    ctx.config.dial_timeout * 1000,
+    () => new ProtocolError({ reason: "Timeout", detail: "no Connect in time" }),
+    (done: Done<Frame, ProtocolError>) => Handshake.readFrameCb(stream, done)
+  )((error, frame) => {
     if (error) return stream.destroy()
     if (frame!._tag !== "Connect" || !Handshake.connectIsGenuine(ctx.config.token, id, stream.id, frame!)) {
       ctx.warn(`mux stream ${stream.id}: not a Connect proven with the token; reset`)

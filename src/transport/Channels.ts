@@ -66,6 +66,8 @@ export interface ClientSession {
   readonly forget: (conn: Conn) => void
   /** pooled: data channels opening or idle (waiting for a Connect), bounded against a server asking for too many */
   idle: number
+  /** pooled: open data channels waiting for a Connect, closed when the session ends (busy ones finish) */
+  readonly waiting: Set<Conn>
 }
 
 /** What the client lends its strategy half. */

@@ -103,14 +103,12 @@ describe("fuzz: clients against a hostile server", () => {
   }
 })
 
-describe("clients against a hostile server: found, left to the owner of the pooled client half", () => {
-  // Found by the suite above: a pooled data channel waits for its Connect for as long as the server
-  // keeps it open, and a session that ends any other way than by timing out leaves its idle channels
-  // open (only a dead session resets them, src/client/Client.ts). A real server closes them itself; a
-  // hostile one can make a client hold up to MAX_IDLE_CHANNELS of them per session, session after
-  // session. Marked `fails` until the client closes the idle channels of an ended session: then this
-  // test turns red, and `.fails` should go.
-  it.scopedLive.fails("tcp: the idle data channels of a session the server ended are closed by the client", () =>
+describe("clients against a hostile server: found by the suite above, fixed", () => {
+  // A pooled data channel waited for its Connect for as long as the server kept it open, and a session
+  // that ended any other way than by timing out left its idle channels open. A real server closes them
+  // itself; a hostile one could make a client hold up to MAX_IDLE_CHANNELS of them per session, session
+  // after session. Now the client closes the idle channels of a session when it ends (busy ones finish).
+  it.scopedLive("tcp: the idle data channels of a session the server ended are closed by the client", () =>
     Effect.gen(function*() {
       const tunnelPort = yield* freePort()
       const config = serverConfig(tunnelPort, [], { transport: "tcp" })
@@ -124,22 +122,20 @@ describe("clients against a hostile server: found, left to the owner of the pool
         `idle data channels held after their session ended: ${fake.openOnes().filter((o) => o.kind === "data").length}`
       )
     }), 20_000)
-})
 
-describe("clients against a hostile server: found, left to the owner of the streams client half", () => {
-  // Found by the suite above: when its control session ends, a client's mux session goes away
-  // gracefully (GoAway) and closes once its streams are done — but nothing watches the peer any more
-  // (the pings stop with the control session), so a stream the server opened and never finished (its
-  // Connect cut short) keeps the mux session open for as long as the server keeps the carrier open.
-  // (Without the stream the same mux session closes at once.) Marked `fails` until that is fixed.
-  it.scopedLive.fails("tcpmux: a mux session left with a half-sent Connect after its session ended is closed by the client", () =>
+  // When its control session ends, a client's mux session goes away gracefully (GoAway) and closes once
+  // its streams are done — but nothing watched the peer any more (the pings stop with the control
+  // session), so a stream the server opened and never finished (its Connect cut short) kept the mux
+  // session open for as long as the server kept the carrier. Now a stream's Connect has `dial_timeout`
+  // to arrive (2 s here, so the check fits the test's window).
+  it.scopedLive("tcpmux: a mux session left with a half-sent Connect after its session ended is closed by the client", () =>
     Effect.gen(function*() {
       const tunnelPort = yield* freePort()
       const config = serverConfig(tunnelPort, [], { transport: "tcpmux" })
       // a stream opened with the first 10 bytes of a 45-byte Connect, then nothing
       const cut = Buffer.concat([MuxFrame.header(MuxFrame.Type.Data, MuxFrame.Flag.SYN, 2, 10), Buffer.from([5, 0, 0, 0, 40, 0, 80, 0, 0, 0])])
       const fake = yield* FakeServer.make(config, [{ stage: "data", garbage: cut, hold: false }], true)
-      yield* startClient(clientConfig(tunnelPort, { transport: "tcpmux", retry_interval: 0.1 }), false)
+      yield* startClient(clientConfig(tunnelPort, { transport: "tcpmux", retry_interval: 0.1, dial_timeout: 2 }), false)
       assert.isTrue(yield* eventually(() => fake.dataChannels() >= 1, 10_000), "the client opened its mux session")
       fake.quiet()
       // the fake ends the control channel 1.5 s after its Welcome; give the client 3 heartbeats more
