@@ -153,6 +153,7 @@ describe("abuse: slowloris peers are dropped at the handshake deadline", () => {
           { concurrency: "unbounded" }
         )
         lived.forEach((ms, i) => droppedAtDeadline(ms, 1, `peer ${i}`))
+        console.log(`slowloris ${transport}, hello: dropped after ${Math.min(...lived)}-${Math.max(...lived)} ms (dial_timeout ${DEADLINE} s)`)
         assert.isTrue(yield* eventually(() => server.value.stats.rejected - before >= 20, 3_000), "each counted")
         assert.isTrue(logs.some((l) => l.includes(`no handshake within ${DEADLINE}s`)), "and logged")
         yield* check
@@ -189,6 +190,10 @@ describe("abuse: slowloris peers are dropped at the handshake deadline", () => {
             assert.isAtMost(ms, 2 * DEADLINE * 1000 + 2_500, "never longer than two deadlines")
           }
         })
+        for (const what of new Set(cases.map((c) => c.what))) {
+          const ms = lived.filter((_, i) => cases[i]!.what === what)
+          console.log(`slowloris ${transport}, ${what}: dropped after ${Math.min(...ms)}-${Math.max(...ms)} ms (dial_timeout ${DEADLINE} s)`)
+        }
         // those that got past the upgrade reached the handshake: counted (the HTTP refusals are not)
         assert.isTrue(yield* eventually(() => server.value.stats.rejected - before >= 11, 3_000), `${server.value.stats.rejected - before} counted`)
         yield* check
