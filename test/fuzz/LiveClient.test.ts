@@ -65,8 +65,9 @@ describe("fuzz: clients against a hostile server", () => {
         const played = () => Object.values(fake.played).reduce((a, b) => a + b, 0)
 
         const logs: Array<string> = []
-        /** data channels and mux sessions of ended sessions the clients still held (known issues, see below) */
-        let idleDataHeld = 0
+        /** still open after a wave: sessions a mutated Welcome gave a long heartbeat, late pooled data channels */
+        let longSessions = 0
+        let lateData = 0
         for (let wave = 0; played() < SCENARIOS; wave++) {
           const target = Math.min(SCENARIOS, played() + PER_WAVE)
           const clients = yield* Effect.forEach(Array.from({ length: CLIENTS }), () => startClient(clientConfig(tunnelPort, clientOptions), false, logs))
@@ -75,18 +76,23 @@ describe("fuzz: clients against a hostile server", () => {
           // by their own deadlines (connect: dial_timeout 2 s; a silent session: 3 heartbeats + 1 s)
           fake.quiet()
           // (a session the client could accept lasts as long as the server's heartbeat says: up to 3 h)
-          // (data channels and mux sessions of an ended session may be held: the known issues below)
+          // (mux sessions of an ended session too: the second finding below, fixed). Pooled data channels
+          // are counted, not required: one still opening when its session ends joins it after the close of
+          // its idle channels and waits for a Connect for as long as the server keeps it (left to the
+          // owner of src/client/Dialer.ts; the first finding below covers the channels already open)
+          const pooledData = (o: FakeServer.Open) => o.kind === "data" && !isMux(transport)
           const mustClose = () =>
-            fake.openOnes().filter((o) => (o.kind === "session" ? o.millis > o.deadAfterMillis + 3_000 : o.kind !== "data"))
+            fake.openOnes().filter((o) => (o.kind === "session" ? o.millis > o.deadAfterMillis + 3_000 : !pooledData(o)))
           const closed = yield* eventually(() => mustClose().length === 0, 15_000)
           assert.isTrue(closed, `connections the clients left open: ${mustClose().map((o) => `${o.what} for ${o.millis} ms`).join("; ")}`)
-          idleDataHeld += fake.open()
+          longSessions += fake.openOnes().filter((o) => o.kind === "session").length
+          lateData += fake.openOnes().filter(pooledData).length
           if (played() < SCENARIOS) {
             yield* within(Effect.forEach(clients, (c) => c.stop), 30_000, `stopping the clients of wave ${wave}`)
             fake.loud()
           }
         }
-        console.log(`${transport}: ${JSON.stringify(fake.played)} played, ${fake.dataChannels()} data channels opened, ${idleDataHeld} of them held after their session ended`)
+        console.log(`${transport}: ${JSON.stringify(fake.played)} played, ${fake.dataChannels()} data channels opened, ${longSessions} sessions kept by a long heartbeat, ${lateData} late data channels held`)
         assert.strictEqual(echo.accepted(), 0, "no target was dialed on a hostile server's word")
         const failures = logs.filter((l) => l.includes("cannot connect to") || l.includes("session with") || l.includes("data channel") || l.includes("mux session"))
         assert.isAtLeast(failures.length, Math.min(SCENARIOS, 10), "the clients say why each attempt failed")
