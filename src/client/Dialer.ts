@@ -146,6 +146,11 @@ const report = (ctx: ClientContext, e: Failure): void => {
  * channel is counted idle (`session.idle`) from its opening until each Connect, and again between uses.
  */
 const serveToEnd = (ctx: ClientContext, session: ClientSession, channel: Opened): void => {
+  // opened after its session ended (its idle channels are closed by then): nothing will use it
+  if (ctx.session() !== session) {
+    session.idle--
+    return channel.conn.destroy()
+  }
   const next = () =>
     serveOne(ctx, session, channel, (error, reusable) => {
       if (reusable === true) {
