@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // Compiles the CLI into one self-contained executable, dist/backhaul, with Bun (from the `bun` dev
-// dependency). Type-checking is `npm run typecheck`: Bun does not type-check.
+// dependency), and writes its checksum beside it (dist/backhaul.sha256, as `sha256sum` prints it, so
+// `sha256sum -c backhaul.sha256` checks a downloaded copy). Type-checking is `npm run typecheck`: Bun does
+// not type-check. The library that `npm pack` ships is another build: scripts/build-lib.mjs.
 import { spawnSync } from "node:child_process"
-import { mkdirSync } from "node:fs"
+import { createHash } from "node:crypto"
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { bunExecutable } from "./bun.mjs"
@@ -29,4 +32,8 @@ const args = [
 ]
 const r = spawnSync(bun, args, { cwd: root, stdio: "inherit" })
 if (r.error) console.error(`build: cannot run ${bun}: ${r.error.message}`)
-process.exit(r.status ?? 1)
+if (r.status !== 0) process.exit(r.status ?? 1)
+
+const hash = createHash("sha256").update(readFileSync(join(root, "dist", "backhaul"))).digest("hex")
+writeFileSync(join(root, "dist", "backhaul.sha256"), `${hash}  backhaul\n`)
+console.log(`build: dist/backhaul sha256 ${hash}`)

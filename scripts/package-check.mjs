@@ -1,0 +1,101 @@
+#!/usr/bin/env node
+// `npm run test:package`: the package as a user gets it. Packs the tarball (`npm pack`, whose prepack
+// builds dist/lib), checks its file list (the library and its sources only: no binary, checksum, tests,
+// scripts or CI) and prints its size, then installs it into a copy of test/consumer in a temp folder and
+// there type-checks the consumer against the shipped .d.ts (`tsc --noEmit`) and runs the same program
+// under Node, Bun and Deno. One line per step; exit 1 if any fails. `--keep` leaves the temp folder.
+import { spawnSync } from "node:child_process"
+import { cpSync, existsSync, mkdtempSync, rmSync, statSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { bunExecutable } from "./bun.mjs"
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..")
+const keep = process.argv.includes("--keep")
+const RUN_TIMEOUT_MS = 60_000
+const work = mkdtempSync(join(tmpdir(), "backhaul-package-"))
+const failures = []
+
+const run = (command, args, cwd, timeout = 180_000) => {
+  const r = spawnSync(command, args, { cwd, encoding: "utf8", timeout, maxBuffer: 64 << 20, env: { ...process.env, NO_COLOR: "1" } })
+  const output = `${r.stdout ?? ""}${r.stderr ?? ""}`.trim()
+  const why = r.error ? (r.error.code === "ETIMEDOUT" ? `killed after ${timeout / 1000} s` : r.error.message) : `exit ${r.status}`
+  return { ok: r.status === 0 && !r.error, output, why, stdout: r.stdout ?? "" }
+}
+const fail = (what, detail) => {
+  failures.push(what)
+  console.log(`package: FAIL ${what}${detail ? `\n${detail.replace(/^/gm, "  | ")}` : ""}`)
+}
+const finish = () => {
+  if (keep) console.log(`package: kept ${work}`)
+  else rmSync(work, { recursive: true, force: true })
+  console.log(failures.length === 0 ? "package: all checks passed" : `package: ${failures.length} check(s) failed: ${failures.join("; ")}`)
+  process.exit(failures.length === 0 ? 0 : 1)
+}
+
+// 1. pack. The prepack script's own output shares stdout with the JSON: the JSON is the array at the end.
+const pack = run("npm", ["pack", "--json", "--pack-destination", work], root)
+const start = pack.stdout.search(/^\[\s*\{/m)
+if (!pack.ok || start < 0) {
+  fail("npm pack", pack.output)
+  finish()
+}
+const [info] = JSON.parse(pack.stdout.slice(start))
+const tarball = join(work, info.filename)
+const paths = info.files.map((f) => f.path)
+const unwanted = paths.filter((p) =>
+  /^(test|scripts|\.ci|node_modules)\//.test(p) || p === "dist/backhaul" || p.endsWith(".sha256") || /\.test\.ts$/.test(p)
+)
+if (unwanted.length > 0) fail("tarball contents", `should not ship:\n${unwanted.join("\n")}`)
+const required = ["package.json", "dist/lib/index.js", "dist/lib/index.d.ts", "dist/lib/cli/main.js"]
+const missing = required.filter((p) => !paths.includes(p))
+if (missing.length > 0) fail("tarball contents", `missing:\n${missing.join("\n")}`)
+const kib = (n) => `${(n / 1024).toFixed(1)} KiB`
+console.log(
+  `package: ${info.filename}: ${kib(statSync(tarball).size)} packed, ${kib(info.unpackedSize)} unpacked, ${paths.length} files` +
+    (unwanted.length + missing.length === 0 ? " (file list ok)" : "")
+)
+
+// 2. a fresh consumer project with the tarball installed (dependencies from the npm cache the root's install warmed)
+const consumer = join(work, "consumer")
+cpSync(join(root, "test", "consumer"), consumer, {
+  recursive: true,
+  filter: (p) => !/[\\/](node_modules|out)$/.test(p)
+})
+const install = run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error", tarball], consumer)
+if (!install.ok) {
+  fail("npm install of the tarball", `${install.why}\n${install.output}`)
+  finish()
+}
+
+// 3. types: the consumer against the shipped declarations; then the same program emitted for the runtimes
+const tsc = join(consumer, "node_modules", "typescript", "bin", "tsc")
+const check = run(process.execPath, [tsc, "--noEmit", "-p", "."], consumer)
+if (check.ok) console.log("package: tsc --noEmit: consumer type-checks against the shipped .d.ts")
+else fail("tsc --noEmit", check.output)
+const emit = run(process.execPath, [tsc, "-p", ".", "--noCheck"], consumer)
+if (!emit.ok || !existsSync(join(consumer, "out", "main.js"))) {
+  fail("tsc emit of the consumer", emit.output)
+  finish()
+}
+
+// 4. the program under each runtime
+const deno = [join(root, "node_modules", ".bin", "deno"), join(root, "node_modules", "deno", "deno")].find(existsSync)
+const runtimes = [
+  ["node", process.execPath, ["out/main.js"]],
+  ["bun", bunExecutable(), ["out/main.js"]],
+  // a package.json beside the program: Deno resolves bare specifiers from its node_modules, as Node does
+  ["deno", deno, ["run", "-A", "--quiet", "--no-lock", "--node-modules-dir=manual", "out/main.js"]]
+]
+for (const [name, exe, args] of runtimes) {
+  if (exe === undefined) {
+    fail(name, `no ${name} executable in node_modules: run npm ci`)
+    continue
+  }
+  const r = run(exe, args, consumer, RUN_TIMEOUT_MS)
+  const lines = r.output.split("\n").filter((l) => l.trim() !== "")
+  if (r.ok) for (const line of lines) console.log(`package: ${line}`)
+  else fail(`${name} run (${r.why})`, r.output)
+}
+finish()

@@ -1,0 +1,30 @@
+/**
+ * The packed package as a user installs it, so `npm test` covers what `npm pack` ships: runs
+ * scripts/package-check.mjs (file list, size, the consumer's tsc check and its run under Node, Bun and
+ * Deno) and requires it to pass with a result line from each runtime.
+ */
+import { spawn } from "node:child_process"
+import { join } from "node:path"
+import { expect, it } from "vitest"
+
+const root = join(import.meta.dirname, "..", "..")
+
+const runCheck = () =>
+  new Promise<{ code: number | null; output: string }>((resolve) => {
+    const child = spawn(process.execPath, [join(root, "scripts", "package-check.mjs")], { cwd: root })
+    let output = ""
+    child.stdout.on("data", (c: Buffer) => (output += c))
+    child.stderr.on("data", (c: Buffer) => (output += c))
+    child.on("close", (code) => resolve({ code, output }))
+  })
+
+it("the packed tarball installs and carries hashed bytes under Node, Bun and Deno", async () => {
+  const { code, output } = await runCheck()
+  console.log(output)
+  expect(code, output).toBe(0)
+  expect(output).toMatch(/file list ok/)
+  expect(output).toMatch(/tsc --noEmit: consumer type-checks/)
+  for (const runtime of ["node", "bun", "deno"]) {
+    expect(output).toMatch(new RegExp(`^package: ${runtime} \\S+ \\S+: ok, `, "m"))
+  }
+}, 240_000)
