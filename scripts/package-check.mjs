@@ -5,7 +5,7 @@
 // there type-checks the consumer against the shipped .d.ts (`tsc --noEmit`) and runs the same program
 // under Node, Bun and Deno. One line per step; exit 1 if any fails. `--keep` leaves the temp folder.
 import { spawnSync } from "node:child_process"
-import { cpSync, existsSync, mkdtempSync, rmSync, statSync } from "node:fs"
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -48,9 +48,21 @@ const unwanted = paths.filter((p) =>
   /^(test|scripts|\.ci|node_modules)\//.test(p) || p === "dist/backhaul" || p.endsWith(".sha256") || /\.test\.ts$/.test(p)
 )
 if (unwanted.length > 0) fail("tarball contents", `should not ship:\n${unwanted.join("\n")}`)
-const required = ["package.json", "dist/lib/index.js", "dist/lib/index.d.ts", "dist/lib/cli/main.js"]
-const missing = required.filter((p) => !paths.includes(p))
+// what package.json points at (every exports target, main, types, bin), and what every map names
+const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8"))
+const targets = (value) => (typeof value === "string" ? [value] : Object.values(value ?? {}).flatMap(targets))
+const pointedAt = [...targets(manifest.exports), manifest.main, manifest.types, ...targets(manifest.bin)]
+const mapSources = paths.filter((p) => p.endsWith(".map")).flatMap((p) =>
+  JSON.parse(readFileSync(join(root, p), "utf8")).sources.map((s) => join(dirname(p), s))
+)
+const required = ["package.json", "dist/lib/index.js", "dist/lib/index.d.ts", ...pointedAt, ...mapSources]
+  .map((p) => p.replace(/^\.\//, ""))
+const missing = [...new Set(required.filter((p) => !paths.includes(p)))]
 if (missing.length > 0) fail("tarball contents", `missing:\n${missing.join("\n")}`)
+for (const bin of targets(manifest.bin)) {
+  const entry = info.files.find((f) => f.path === bin.replace(/^\.\//, ""))
+  if (entry !== undefined && (entry.mode & 0o111) === 0) fail("tarball contents", `${bin} is not executable`)
+}
 const kib = (n) => `${(n / 1024).toFixed(1)} KiB`
 console.log(
   `package: ${info.filename}: ${kib(statSync(tarball).size)} packed, ${kib(info.unpackedSize)} unpacked, ${paths.length} files` +
@@ -68,6 +80,11 @@ if (!install.ok) {
   fail("npm install of the tarball", `${install.why}\n${install.output}`)
   finish()
 }
+
+// the installed command: bin link, shebang, and the CLI finding its package.json from dist/lib
+const cli = run(join(consumer, "node_modules", ".bin", "backhaul"), ["--version"], consumer)
+if (cli.ok && cli.output === manifest.version) console.log(`package: node_modules/.bin/backhaul --version: ${cli.output}`)
+else fail("the installed backhaul command", `${cli.why}\n${cli.output}`)
 
 // 3. types: the consumer against the shipped declarations; then the same program emitted for the runtimes
 const tsc = join(consumer, "node_modules", "typescript", "bin", "tsc")
