@@ -1,28 +1,20 @@
 /**
- * backhaul as a library: the layers a program composes to run a tunnel endpoint in-process, the config
- * types and loaders, and the transport interface for adding transports.
+ * backhaul as a library: run a tunnel endpoint inside your own Effect program.
  *
- *   import { Tunnel, Load } from "backhaul"
- *   const config = Load.makeServerConfig({ bind_addr: { host: "0.0.0.0", port: 3080 }, ports: [...] })
- *   Layer.launch(Tunnel.serverLayer(config)).pipe(NodeRuntime.runMain)
+ *   import { Config, Network, Tunnel } from "backhaul"
+ *
+ *   const config = Config.serverSync({ bind_addr: "0.0.0.0:3080", token: "secret", ports: ["443=5000"] })
+ *   Layer.launch(Tunnel.serverLayer(config).pipe(Layer.provide(Network.tcp))).pipe(NodeRuntime.runMain)
+ *
+ * - `Config`: configs from files, TOML text or plain objects, all through one Schema.
+ * - `Tunnel`: the server and client layers, and what a running endpoint reports.
+ * - `Network`: real sockets or the in-memory network, and your own ends of a tunnel (`serve`, `open`).
+ * - `Transports`: carrier and channel-strategy layers, for composing a transport yourself.
+ *
+ * Internals that will change (the byte pump, frame codecs, socket backends) are not here; the few a
+ * program may still need are in `backhaul/unstable`, without any promise.
  */
-export * as Client from "./client/Client.ts"
-export * as Config from "./config/Config.ts"
-export * as Load from "./config/Load.ts"
-export * as Conn from "./net/Conn.ts"
-export * as MemoryConn from "./net/MemoryConn.ts"
-export * as Tcp from "./net/Tcp.ts"
-export * as PortMapping from "./config/PortMapping.ts"
-export * as Protocol from "./protocol/Protocol.ts"
-export * as Server from "./server/Server.ts"
-export * as TcpCarrier from "./transport/TcpCarrier.ts"
-export * as Pooled from "./transport/Pooled.ts"
-export * as Mux from "./transport/mux/Mux.ts"
-export * as Transport from "./transport/Transport.ts"
-export * as Transports from "./transport/Transports.ts"
-export * as WsCarrier from "./transport/ws/WsCarrier.ts"
-export * as TrustedProxies from "./transport/ws/TrustedProxies.ts"
+export * as Config from "./Config.ts"
+export * as Network from "./Network.ts"
+export * as Transports from "./Transports.ts"
 export * as Tunnel from "./Tunnel.ts"
-export * as FramedPipe from "./tunnel/FramedPipe.ts"
-export * as Schedules from "./tunnel/Schedules.ts"
-export * as Stats from "./tunnel/Stats.ts"

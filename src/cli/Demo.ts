@@ -13,6 +13,7 @@ import * as EchoServer from "../net/EchoServer.ts"
 import { freePort } from "../net/FreePort.ts"
 import { roundTrip } from "../net/Probe.ts"
 import * as Tunnel from "../Tunnel.ts"
+import * as Sockets from "./Sockets.ts"
 
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex").slice(0, 16)
 
@@ -37,7 +38,10 @@ export const run = (options: { readonly hold: boolean }) =>
     })
     const client = makeClientConfig({ remote_addr: { host: "127.0.0.1", port: tunnelPort }, token })
     yield* Console.log(`demo: echo target on 127.0.0.1:${echo.port}, tunnel on 127.0.0.1:${tunnelPort}, user port 127.0.0.1:${userPort}`)
-    yield* Layer.buildWithScope(Layer.merge(Tunnel.serverLayer(server), Tunnel.clientLayer(client)), yield* Effect.scope)
+    yield* Layer.buildWithScope(
+      Layer.merge(Tunnel.serverLayer(server), Tunnel.clientLayer(client)).pipe(Layer.provide(Sockets.network)),
+      yield* Effect.scope
+    )
       .pipe(Effect.flatMap((ctx) => Effect.provide(Tunnel.awaitConnected, ctx)))
 
     const hello = yield* roundTrip(userPort, Buffer.from("hello through backhaul"))

@@ -9,6 +9,7 @@ import pkg from "../../package.json" with { type: "json" }
 import * as Load from "../config/Load.ts"
 import * as Memory from "../util/Memory.ts"
 import * as Logging from "./Logging.ts"
+import * as Sockets from "./Sockets.ts"
 import * as Supervise from "./Supervise.ts"
 import type * as Usage from "./Usage.ts"
 
@@ -38,5 +39,5 @@ export const runRole = (
     yield* Effect.zipRight(
       warn,
       app.pipe(Effect.annotateLogs({ version: pkg.version }))
-    ).pipe(Effect.provide(logger))
+    ).pipe(Effect.provide(Sockets.network), Effect.provide(logger))
   }))

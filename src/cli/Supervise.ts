@@ -22,6 +22,7 @@ import type { AnyConfig, ServerConfig } from "../config/Config.ts"
 import { changedKeys } from "../config/Diff.ts"
 import * as Load from "../config/Load.ts"
 import { type RunningServer, Server } from "../server/Server.ts"
+import type { Network } from "../net/Network.ts"
 import * as Tunnel from "../Tunnel.ts"
 
 type Running =
@@ -31,10 +32,10 @@ type Running =
 /** How often the file is looked at with `watch_config` (polled: editors replace files rather than write them). */
 const WATCH_INTERVAL_MILLIS = 2_000
 
-const start = (config: AnyConfig, parent: Scope.Scope): Effect.Effect<Running, { readonly message: string }> =>
+const start = (config: AnyConfig, parent: Scope.Scope): Effect.Effect<Running, { readonly message: string }, Network> =>
   Effect.gen(function*() {
     const scope = yield* Scope.fork(parent, ExecutionStrategy.sequential)
-    const built: Effect.Effect<Running, { readonly message: string }> = config.role === "server"
+    const built: Effect.Effect<Running, { readonly message: string }, Network> = config.role === "server"
       ? Effect.map(Layer.buildWithScope(Tunnel.serverLayer(config), scope), (ctx): Running => ({
         role: "server",
         config,

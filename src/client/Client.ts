@@ -13,17 +13,20 @@ import * as Layer from "effect/Layer"
 import * as LogLevel from "effect/LogLevel"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
+import type * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import { formatHostPort, type ClientConfig } from "../config/Config.ts"
 import * as Control from "../protocol/Control.ts"
 import * as Handshake from "../protocol/Handshake.ts"
 import { ProtocolError } from "../protocol/Protocol.ts"
 import * as Schedules from "../tunnel/Schedules.ts"
+import * as Feed from "../tunnel/Feed.ts"
 import * as Stats from "../tunnel/Stats.ts"
 import type { ClientContext, ClientSession } from "../transport/Channels.ts"
 import { dial, Transport } from "../transport/Transport.ts"
 import * as Log from "../util/Log.ts"
 import * as Memory from "../util/Memory.ts"
+import { Network } from "../net/Network.ts"
 import * as Owned from "../net/Owned.ts"
 import * as Attempt from "../util/Attempt.ts"
 import type { Conn } from "../net/Conn.ts"
@@ -31,11 +34,37 @@ import * as Auth from "../protocol/Auth.ts"
 import { waitIdle } from "../util/WaitIdle.ts"
 import * as Welcome from "./Welcome.ts"
 
+/** What a running client is doing now. */
+export interface ClientStatus {
+  readonly connected: boolean
+  /** the live session's id, while connected */
+  readonly session: string | undefined
+  /** when the live session started, while connected */
+  readonly since: Date | undefined
+}
+
+/** A change of the client's status. */
+export type ClientEvent =
+  | { readonly _tag: "Connected"; readonly session: string; readonly server: string }
+  | { readonly _tag: "Disconnected"; readonly session: string; readonly reason: string }
+
+const applyEvent = (_status: ClientStatus, event: ClientEvent): ClientStatus =>
+  event._tag === "Connected"
+    ? { connected: true, session: event.session, since: new Date() }
+    : { connected: false, session: undefined, since: undefined }
+
 /** A running client, for the program that embeds it. */
 export interface RunningClient {
-  readonly stats: Stats.Stats
   /** true while a control session is up; changes can be awaited (`.changes`) */
   readonly connected: SubscriptionRef.SubscriptionRef<boolean>
+  /** the session, if any; follow `status.changes` for every change */
+  readonly status: SubscriptionRef.SubscriptionRef<ClientStatus>
+  /** sessions starting and ending, from the moment of subscribing */
+  readonly events: Stream.Stream<ClientEvent>
+  /** the connection counters now */
+  readonly counters: Effect.Effect<Stats.Counters>
+  /** @internal the live counters (mutated in place) */
+  readonly stats: Stats.Stats
   /** ends the session (Goodbye) and waits up to `drain_timeout` for live connections to finish */
   readonly drain: Effect.Effect<void>
 }
@@ -69,11 +98,17 @@ const goodbye = (channel: Conn, reason: string): Effect.Effect<void> =>
   )
 
 /** Starts the client for the life of the scope; it reconnects on its own forever. */
-export const make = (config: ClientConfig): Effect.Effect<RunningClient, never, Transport | Scope.Scope> =>
+export const make = (config: ClientConfig): Effect.Effect<RunningClient, never, Transport | Network | Scope.Scope> =>
   Effect.gen(function*() {
     const transport = yield* Transport
     const stats = Stats.make()
     const connected = yield* SubscriptionRef.make(false)
+    const feed = yield* Feed.make<ClientStatus, ClientEvent>(
+      { connected: false, session: undefined, since: undefined },
+      applyEvent
+    )
+    // why the live session ended, for its Disconnected event
+    let ended = "client stopped"
     const log = yield* Log.make
     let live: ClientSession | undefined
     // who this client process is, the same on every reconnect: the server replaces our own older session
@@ -82,6 +117,7 @@ export const make = (config: ClientConfig): Effect.Effect<RunningClient, never, 
     const context: ClientContext = {
       config,
       carrier: transport.carrier,
+      network: yield* Network,
       transport: transport.name,
       stats,
       owned: yield* Owned.make,
@@ -133,6 +169,10 @@ export const make = (config: ClientConfig): Effect.Effect<RunningClient, never, 
         )
       }
       yield* SubscriptionRef.set(connected, true)
+      ended = "client stopped"
+      const id = sessionId.toString("hex")
+      feed.emit({ _tag: "Connected", session: id, server })
+      yield* Effect.addFinalizer(() => Effect.sync(() => feed.emit({ _tag: "Disconnected", session: id, reason: ended })))
       yield* Effect.logInfo(`connected to ${server} (pool ${welcome.poolSize}, heartbeat ${welcome.heartbeatMs / 1000}s)`)
       const joined = new Set<Conn>()
       const session: ClientSession = {
@@ -161,6 +201,7 @@ export const make = (config: ClientConfig): Effect.Effect<RunningClient, never, 
         Effect.onInterrupt(() => goodbye(channel, "client shutting down"))
       )
     }).pipe(
+      Effect.tapError((e) => Effect.sync(() => (ended = e.message))),
       Effect.ensuring(Effect.sync(() => (live = undefined))),
       Effect.scoped,
       Effect.catchAll((e) => Effect.logWarning(`session with ${server} ended: ${e.message}; reconnecting`)),
@@ -182,7 +223,14 @@ export const make = (config: ClientConfig): Effect.Effect<RunningClient, never, 
         ? Effect.logInfo("shutting down: every connection finished")
         : Effect.logWarning(`shutting down: ${stats.active} connection(s) still open after ${config.drain_timeout}s are closed`)
     }).pipe(Effect.annotateLogs({ role: "client" }))
-    return { stats, connected, drain }
+    return {
+      connected,
+      status: feed.status,
+      events: feed.events,
+      counters: Effect.sync(() => Stats.snapshot(stats)),
+      stats,
+      drain
+    }
   }).pipe(Effect.annotateLogs({ role: "client" }))
 
 /** The client as a layer; it needs a Transport layer. */

@@ -11,7 +11,7 @@ import { formatHostPort, type HostPort } from "../config/Config.ts"
 import { parseHostPort } from "../config/PortMapping.ts"
 import { type Cancel, type Done, toEffect } from "../net/Callback.ts"
 import * as LogLevel from "effect/LogLevel"
-import * as Tcp from "../net/Tcp.ts"
+import type { SocketError } from "../net/Network.ts"
 import * as Handshake from "../protocol/Handshake.ts"
 import { ProtocolError } from "../protocol/Protocol.ts"
 import type { ClientChannels, ClientContext, ClientSession } from "../transport/Channels.ts"
@@ -52,7 +52,7 @@ const parseTarget = (text: string): Either.Either<HostPort, string> => {
   return parsed
 }
 
-type Failure = Tcp.SocketError | TransportError | ProtocolError
+type Failure = SocketError | TransportError | ProtocolError
 
 /** A data channel of a session, open and announced, waiting for its next Connect. */
 interface Opened {
@@ -111,7 +111,7 @@ const serveOne = (ctx: ClientContext, session: ClientSession, channel: Opened, d
       return done(new ProtocolError({ reason: "Malformed", detail: `bad target ${JSON.stringify(asked)}: ${target.left}` }))
     }
     const options = { nodelay: config.nodelay, keepaliveSeconds: config.keepalive_period }
-    current = Tcp.connect(target.right, options, config.dial_timeout, (error, socket) => {
+    current = ctx.network.connect(target.right, options, config.dial_timeout, (error, socket) => {
       if (error) {
         stats.failed++
         return done(error)

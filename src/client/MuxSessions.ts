@@ -14,7 +14,6 @@ import * as LogLevel from "effect/LogLevel"
 import { formatHostPort, type HostPort } from "../config/Config.ts"
 import type { Conn } from "../net/Conn.ts"
 import { toEffect } from "../net/Callback.ts"
-import * as Tcp from "../net/Tcp.ts"
 import type { Done } from "../net/Callback.ts"
 import { deadline } from "../net/Deadline.ts"
 import * as Handshake from "../protocol/Handshake.ts"
@@ -62,7 +61,7 @@ const serveStream = (ctx: ClientContext, id: Handshake.DataChannelId, stream: Mu
 const dial = (ctx: ClientContext, stream: MuxStream, target: HostPort): void => {
   const { config } = ctx
   const options = { nodelay: config.nodelay, keepaliveSeconds: config.keepalive_period }
-  const cancel = Tcp.connect(target, options, config.dial_timeout, (error, socket) => {
+  const cancel = ctx.network.connect(target, options, config.dial_timeout, (error, socket) => {
     stream.offClose(abandon)
     if (error) {
       ctx.stats.failed++

@@ -224,14 +224,17 @@ const decodeSection = (doc: Record<string, unknown>, text: string, role: Role) =
   })
 }
 
-/** Parses TOML text (named `file` in messages) into a config; `role` forces the section to use. */
-export const parseConfigText = (
+/**
+ * Decodes a document (parsed TOML, or `{ server: {...} }` built by a program) into a config; `text` is the
+ * TOML it came from, for line numbers ("" when there is none).
+ */
+export const decodeDocument = (
+  doc: Record<string, unknown>,
   text: string,
   file: string,
   role?: Role
 ): Effect.Effect<Loaded, ConfigError> =>
   Effect.gen(function*() {
-    const doc = yield* Effect.try({ try: () => parseToml(text) as Record<string, unknown>, catch: (e) => syntaxError(file, e) })
     const chosen = yield* detectRole(doc, file, role)
     const outside = topLevelProblems(doc, text)
     const section = decodeSection(doc, text, chosen)
@@ -243,6 +246,17 @@ export const parseConfigText = (
     if (problems.length > 0 || Either.isLeft(section)) return yield* fail("Invalid", file, ordered(problems))
     return section.right
   })
+
+/** Parses TOML text (named `file` in messages) into a config; `role` forces the section to use. */
+export const parseConfigText = (
+  text: string,
+  file: string,
+  role?: Role
+): Effect.Effect<Loaded, ConfigError> =>
+  Effect.flatMap(
+    Effect.try({ try: () => parseToml(text) as Record<string, unknown>, catch: (e) => syntaxError(file, e) }),
+    (doc) => decodeDocument(doc, text, file, role)
+  )
 
 const readProblem = (path: string, e: unknown): string => {
   const code = typeof e === "object" && e !== null && "code" in e ? String(e.code) : undefined
@@ -271,51 +285,41 @@ export const loadConfigFile = Effect.fn("Config.loadConfigFile")(function*(path:
 const definedOnly = <A extends object>(a: A): Partial<A> =>
   Object.fromEntries(Object.entries(a).filter(([, v]) => v !== undefined)) as Partial<A>
 
-const commonDefaults = () => ({
-  transport: ConfigSchema.defaults.transport,
-  token: Redacted.make(ConfigSchema.defaults.token),
-  keepalive_period: ConfigSchema.defaults.keepalive_period,
-  nodelay: ConfigSchema.defaults.nodelay,
-  log_level: ConfigSchema.defaults.log_level,
-  mux_session: ConfigSchema.defaults.mux_session,
-  mux_framesize: ConfigSchema.defaults.mux_framesize,
-  mux_streambuffer: ConfigSchema.defaults.mux_streambuffer,
-  mux_recievebuffer: ConfigSchema.defaults.mux_recievebuffer,
-  heartbeat: ConfigSchema.defaults.heartbeat,
-  dial_timeout: ConfigSchema.defaults.dial_timeout,
-  ws_path: ConfigSchema.defaults.ws_path,
-  ws_ping_interval: ConfigSchema.defaults.ws_ping_interval,
-  drain_timeout: ConfigSchema.defaults.drain_timeout,
-  watch_config: ConfigSchema.defaults.watch_config
-})
+/** Every optional key at its default, straight from the Schema (the required keys are placeholders). */
+const schemaDefaults = (role: Role): Record<string, unknown> =>
+  role === "server"
+    ? Schema.decodeUnknownSync(ConfigSchema.ServerSection)({ bind_addr: "127.0.0.1:1", ports: [] })
+    : Schema.decodeUnknownSync(ConfigSchema.ClientSection)({ remote_addr: "127.0.0.1:1" })
 
-/** A server config with every omitted key at its default (no validation beyond the types). */
+/**
+ * Checks typed values as if they had been written in a file: merged over the defaults, encoded back into
+ * the TOML shape and decoded through the same Schema, so a value a file could not hold (a heartbeat of 0,
+ * a port of 70000) fails here with the same message. Throws the `ConfigError`.
+ */
+const validated = (role: Role, typed: Record<string, unknown>): AnyConfig => {
+  const schema: Schema.Schema<unknown, unknown> = (role === "server" ? ConfigSchema.ServerSection : ConfigSchema.ClientSection) as never
+  const file = `${role} config`
+  const encoded = Schema.encodeEither(schema)({ ...schemaDefaults(role), ...definedOnly(typed) }, decodeOptions)
+  if (Either.isLeft(encoded)) {
+    throw new ConfigError({ reason: "Invalid", file, problems: ordered(issueProblems(encoded.left, "", role)) })
+  }
+  const loaded = Effect.runSync(Effect.either(decodeDocument({ [role]: encoded.right }, "", file, role)))
+  if (Either.isLeft(loaded)) throw loaded.left
+  return loaded.right.config
+}
+
+/**
+ * A server config from typed values, every omitted key at its default, checked as a file would be.
+ * Throws a `ConfigError` naming every bad key.
+ */
 export const makeServerConfig = (
-  partial: Partial<ServerConfig> & { readonly bind_addr: HostPort; readonly ports: ReadonlyArray<PortMapping> }
-): ServerConfig => ({
-  ...commonDefaults(),
-  channel_size: ConfigSchema.defaults.channel_size,
-  connection_pool: ConfigSchema.defaults.connection_pool,
-  trusted_proxies: [],
-  max_clients: ConfigSchema.defaults.max_clients,
-  ...definedOnly(partial),
-  bind_addr: partial.bind_addr,
-  ports: partial.ports,
-  role: "server"
-})
+  partial: Partial<Omit<ServerConfig, "role">> & { readonly bind_addr: HostPort; readonly ports: ReadonlyArray<PortMapping> }
+): ServerConfig => validated("server", { ...partial, role: undefined }) as ServerConfig
 
-/** A client config with every omitted key at its default. */
+/** A client config from typed values, every omitted key at its default, checked as a file would be. */
 export const makeClientConfig = (
-  partial: Partial<ClientConfig> & { readonly remote_addr: HostPort }
-): ClientConfig => ({
-  ...commonDefaults(),
-  retry_interval: ConfigSchema.defaults.retry_interval,
-  forwarder: new Map(),
-  tls_insecure_skip_verify: ConfigSchema.defaults.tls_insecure_skip_verify,
-  ...definedOnly(partial),
-  remote_addr: partial.remote_addr,
-  role: "client"
-})
+  partial: Partial<Omit<ClientConfig, "role">> & { readonly remote_addr: HostPort }
+): ClientConfig => validated("client", { ...partial, role: undefined }) as ClientConfig
 
 const authLine = (config: AnyConfig): string =>
   Redacted.value(config.token) === ""

@@ -86,6 +86,16 @@ const integer = (min: number, max: number) =>
     })
   )
 
+/** A duration in seconds, fractions allowed (`0.5`), in `min..max`. */
+const seconds = (min: number, max: number) =>
+  Schema.Number.pipe(
+    Schema.finite(),
+    Schema.between(min, max),
+    Schema.annotations({
+      message: message((a) => `expected a number of seconds from ${min} to ${max}, got ${describeValue(a)}`)
+    })
+  )
+
 const boolean = Schema.Boolean.annotations({
   message: message((a) => `expected true or false, got ${describeValue(a)}`)
 })
@@ -409,7 +419,8 @@ export const ServerSection = Schema.Struct({
 export const ClientSection = Schema.Struct({
   remote_addr: RemoteAddr,
   ...common,
-  retry_interval: withDefault(integer(1, 3_600), () => defaults.retry_interval),
+  // fractions allowed: a client next to its server (or a test) may retry sooner than once a second
+  retry_interval: withDefault(seconds(0.1, 3_600), () => defaults.retry_interval),
   forwarder: withDefault(Forwarder, () => new Map<number, HostPort>()),
   tls_ca: Schema.optionalWith(FilePath, { exact: true }),
   tls_server_name: Schema.optionalWith(ServerName, { exact: true }),

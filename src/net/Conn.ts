@@ -9,6 +9,7 @@
  */
 import { formatHostPort } from "../config/Config.ts"
 import { ProtocolError } from "../protocol/Protocol.ts"
+import type { SecureContext } from "node:tls"
 import type { Cancel, Done } from "./Callback.ts"
 
 /** What a sink wakes when it can take more: a paused connection, or anything else that waits. */
@@ -341,6 +342,8 @@ export interface TlsClientOptions {
   readonly ca: Buffer | undefined
   /** false only when the user asked to skip verification */
   readonly verify: boolean
+  /** the parsed trust store, built once by whoever owns these options (parsing it per dial is slow) */
+  readonly context?: SecureContext | undefined
 }
 
 /** A bound listener of a backend. */

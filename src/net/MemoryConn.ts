@@ -1,34 +1,101 @@
 /**
- * A connected pair of in-memory `Conn`s: what one writes, the other reads, with half-close and reset.
- * For tests and for programs that embed the protocol without sockets. Writes never apply backpressure.
+ * A connected pair of in-memory `Conn`s: what one writes, the other reads, with half-close, reset and
+ * backpressure, and with the timing of a socket: bytes arrive in a later microtask, never inside the
+ * writer's `write`. The in-memory network (`MemoryNetwork.ts`) hands these out; tests and programs that
+ * embed the protocol without sockets use them directly.
  */
 import { type Conn, ConnBase, type Peer } from "./Conn.ts"
 
+/** Bytes in flight towards one side before its writer is asked to wait (`write` returns false). */
+const HIGH_WATER = 256 * 1024
+
+/** Chunks this small may be reused by the writer once `write` returns (see `Conn.write`): copied. */
+const COPY_BELOW = 1024
+
+const NONE: Array<Buffer> = []
+
 class MemoryConn extends ConnBase {
   other: MemoryConn | undefined
+  /** our write side is ended */
   private ended = false
+  /** bytes the other side wrote that we have not read yet, and whether its end follows them */
+  private inbox: Array<Buffer> = NONE
+  private inboxBytes = 0
+  private inboxEnded = false
+  private readingPaused = false
+  private scheduled = false
+  /** the other side was told to wait (its `write` returned false) */
+  private writerWaiting = false
 
-  constructor(private readonly name: string) {
+  constructor(private readonly address: Peer) {
     super()
   }
 
   protected describePeer(): Peer {
-    return { host: this.name, port: 0 }
+    return this.address
   }
 
   setKeepAlive(): void {}
 
   write(chunk: Uint8Array): boolean {
-    if (!this.ended && !this.closed) this.other?.received(Buffer.from(chunk))
-    return true
+    const other = this.other
+    if (this.ended || this.closed || other === undefined) return true
+    if (other.closed) {
+      // writing to a peer that has gone: a socket would see a reset
+      queueMicrotask(() => this.receivedClose(false))
+      return true
+    }
+    const bytes = chunk.length < COPY_BELOW
+      ? Buffer.from(chunk)
+      : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+    return other.enqueue(bytes)
+  }
+
+  private enqueue(chunk: Buffer): boolean {
+    if (this.inbox === NONE) this.inbox = [chunk]
+    else this.inbox.push(chunk)
+    this.inboxBytes += chunk.length
+    this.schedule()
+    if (this.inboxBytes < HIGH_WATER) return true
+    this.writerWaiting = true
+    return false
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.readingPaused || this.closed) return
+    this.scheduled = true
+    queueMicrotask(this.flush)
+  }
+
+  private readonly flush = (): void => {
+    this.scheduled = false
+    while (!this.readingPaused && !this.closed && this.inbox.length > 0) {
+      const chunk = this.inbox.shift()!
+      this.inboxBytes -= chunk.length
+      this.received(chunk)
+    }
+    if (this.closed) return
+    if (this.inbox.length === 0) this.inbox = NONE
+    if (this.writerWaiting && this.inboxBytes < HIGH_WATER) {
+      this.writerWaiting = false
+      this.other?.drained()
+    }
+    if (this.inbox.length === 0 && this.inboxEnded && !this.readingPaused) {
+      this.inboxEnded = false
+      this.receivedEnd()
+      this.closeIfDone()
+    }
   }
 
   end(): void {
     if (this.ended || this.closed) return
     this.ended = true
-    this.other?.receivedEnd()
+    const other = this.other
+    if (other !== undefined && !other.closed) {
+      other.inboxEnded = true
+      other.schedule()
+    }
     this.closeIfDone()
-    this.other?.closeIfDone()
   }
 
   close(): void {
@@ -38,21 +105,34 @@ class MemoryConn extends ConnBase {
 
   destroy(): void {
     this.receivedClose(false)
-    this.other?.receivedClose(false)
+    const other = this.other
+    // a reset drops what was in flight either way
+    if (other !== undefined && !other.closed) queueMicrotask(() => other.receivedClose(false))
   }
 
   private closeIfDone(): void {
     if (this.ended && this.readEnded) this.receivedClose(true)
   }
 
-  protected pauseReading(): void {}
-  protected resumeReading(): void {}
+  protected pauseReading(): void {
+    this.readingPaused = true
+  }
+
+  protected resumeReading(): void {
+    this.readingPaused = false
+    if (this.inbox.length > 0 || this.inboxEnded) this.schedule()
+  }
 }
 
-/** Two connected in-memory connections. */
-export const pair = (remote = "memory"): [Conn, Conn] => {
-  const a = new MemoryConn(remote)
-  const b = new MemoryConn(remote)
+const asPeer = (p: Peer | string): Peer => (typeof p === "string" ? { host: p, port: 0 } : p)
+
+/**
+ * Two connected in-memory connections; `aPeer` is what the first sees as its peer, `bPeer` the second
+ * (both `remote` when one name is given).
+ */
+export const pair = (aPeer: Peer | string = "memory", bPeer: Peer | string = aPeer): [Conn, Conn] => {
+  const a = new MemoryConn(asPeer(aPeer))
+  const b = new MemoryConn(asPeer(bPeer))
   a.other = b
   b.other = a
   return [a, b]

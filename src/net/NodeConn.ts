@@ -115,7 +115,7 @@ export const backend: Backend = {
         servername: net.isIP(secure.serverName) === 0 ? secure.serverName : undefined,
         // the name checked is the configured one even when SNI is off (an IP address)
         checkServerIdentity: (_host, cert) => tls.checkServerIdentity(secure.serverName, cert),
-        secureContext: TlsContext.client(secure),
+        secureContext: secure.context ?? TlsContext.client(secure.ca),
         rejectUnauthorized: secure.verify
       })
     let settled = false

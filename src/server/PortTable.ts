@@ -11,7 +11,8 @@ import * as Scope from "effect/Scope"
 import { formatHostPort, type PortMapping } from "../config/Config.ts"
 import type { Conn } from "../net/Conn.ts"
 import type { Owned } from "../net/Owned.ts"
-import type * as Tcp from "../net/Tcp.ts"
+import type { SocketOptions } from "../net/Conn.ts"
+import type { NetworkShape } from "../net/Network.ts"
 import type { TransportError } from "../transport/Transport.ts"
 import * as UserPorts from "./UserPorts.ts"
 
@@ -36,8 +37,9 @@ export class PortTable {
   private readonly entries = new Map<string, Entry>()
 
   constructor(
+    private readonly network: NetworkShape,
     private readonly parent: Scope.Scope,
-    private readonly socketOptions: Tcp.SocketOptions,
+    private readonly socketOptions: SocketOptions,
     private readonly owner: Owned,
     private readonly serve: (user: Conn, port: UserPorts.UserPort) => void
   ) {}
@@ -78,7 +80,7 @@ export class PortTable {
       const serve = (user: Conn, port: UserPorts.UserPort) => this.serve(user, this.entries.get(keyOf(port))?.port ?? port)
       let bound = 0
       if (added.length > 0) {
-        bound = yield* UserPorts.bindPorts(added, this.socketOptions, serve, placement).pipe(
+        bound = yield* UserPorts.bindPorts(this.network, added, this.socketOptions, serve, placement).pipe(
           Effect.provideService(Scope.Scope, this.parent),
           Effect.tapError(() => Effect.sync(() => added.forEach((p) => this.entries.delete(keyOf(p)))))
         )

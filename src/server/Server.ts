@@ -14,9 +14,13 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
+import type * as Stream from "effect/Stream"
+import type * as SubscriptionRef from "effect/SubscriptionRef"
 import type { HostPort, ServerConfig } from "../config/Config.ts"
 import { changedKeys } from "../config/Diff.ts"
+import { Network } from "../net/Network.ts"
 import * as Owned from "../net/Owned.ts"
+import * as Feed from "../tunnel/Feed.ts"
 import * as Stats from "../tunnel/Stats.ts"
 import { Transport, type TransportError } from "../transport/Transport.ts"
 import * as Memory from "../util/Memory.ts"
@@ -26,7 +30,33 @@ import { PortTable } from "./PortTable.ts"
 
 export type { ServerTuning } from "./Core.ts"
 
-/** What a running server shows the program that embeds it. */
+/** A live client session, as the host program sees it. */
+export interface SessionInfo {
+  readonly id: string
+  /** the client's address (`host:port`) */
+  readonly client: string
+  readonly since: Date
+}
+
+/** What a running server is doing now. */
+export interface ServerStatus {
+  /** live client sessions, oldest first */
+  readonly sessions: ReadonlyArray<SessionInfo>
+}
+
+/** A change of the server's status. */
+export type ServerEvent =
+  | { readonly _tag: "SessionStarted"; readonly session: SessionInfo }
+  /** `dead`: the client went silent and its connections were reset; otherwise it left or was replaced */
+  | { readonly _tag: "SessionEnded"; readonly session: SessionInfo; readonly dead: boolean }
+
+const applyEvent = (status: ServerStatus, event: ServerEvent): ServerStatus => ({
+  sessions: event._tag === "SessionStarted"
+    ? [...status.sessions, event.session]
+    : status.sessions.filter((s) => s.id !== event.session.id)
+})
+
+/** What a running server shows the tests and the benchmark, read synchronously. @internal */
 export interface ServerView {
   /** the oldest live client session's id, if any */
   readonly sessionId: string | undefined
@@ -42,7 +72,15 @@ export interface ServerView {
 export interface RunningServer {
   /** the address the tunnel listens on (the real port when `bind_addr` used port 0) */
   readonly tunnelAddress: HostPort
+  /** live sessions; follow `status.changes` for every change */
+  readonly status: SubscriptionRef.SubscriptionRef<ServerStatus>
+  /** sessions starting and ending, from the moment of subscribing */
+  readonly events: Stream.Stream<ServerEvent>
+  /** the connection counters now */
+  readonly counters: Effect.Effect<Stats.Counters>
+  /** @internal the live counters (mutated in place) */
   readonly stats: Stats.Stats
+  /** @internal */
   readonly hub: ServerView
   /** applies a changed config (see the module's header); says what changed, or fails and changes nothing */
   readonly reload: (next: ServerConfig) => Effect.Effect<string, ReloadError>
@@ -64,24 +102,43 @@ const inPlace = new Set(["ports", "log_level", "drain_timeout", "max_clients"])
 export class Server extends Context.Tag("backhaul/Server")<Server, RunningServer>() {}
 
 /** Builds the transport a reloaded config names (the embedding program's choice: `Tunnel` passes it). */
-export type TransportFor = (config: ServerConfig) => Layer.Layer<Transport, unknown>
+export type TransportFor = (config: ServerConfig) => Layer.Layer<Transport, unknown, Network>
 
 /** Starts a server for the life of the scope. */
 export const make = (
   config: ServerConfig,
   tuning: Core.ServerTuning = Core.defaultTuning,
   transportFor?: TransportFor
-): Effect.Effect<RunningServer, TransportError, Transport | Scope.Scope> =>
+): Effect.Effect<RunningServer, TransportError, Transport | Network | Scope.Scope> =>
   Effect.gen(function*() {
     const scope = yield* Effect.scope
+    const network = yield* Network
     const stats = Stats.make()
+    const feed = yield* Feed.make<ServerStatus, ServerEvent>({ sessions: [] }, applyEvent)
+    const watch = (core: Core.Core) => {
+      const known = new Map<string, SessionInfo>()
+      core.sessions.watch({
+        installed: (s) => {
+          const session: SessionInfo = { id: s.id, client: s.remote, since: new Date() }
+          known.set(s.id, session)
+          feed.emit({ _tag: "SessionStarted", session })
+        },
+        uninstalled: (s, dead) => {
+          const session = known.get(s.id)
+          if (session === undefined) return
+          known.delete(s.id)
+          feed.emit({ _tag: "SessionEnded", session, dead })
+        }
+      })
+      return core
+    }
     const users = yield* Owned.make
     let running = config
     // each core in a scope of its own, so a reload can close an old one alone
     let coreScope = yield* Scope.fork(scope, ExecutionStrategy.sequential)
-    let core = yield* Core.make(config, yield* Transport, stats, tuning).pipe(Scope.extend(coreScope))
+    let core = watch(yield* Core.make(config, yield* Transport, stats, tuning).pipe(Scope.extend(coreScope)))
     const socketOptions = { nodelay: config.nodelay, keepaliveSeconds: config.keepalive_period }
-    const table = new PortTable(scope, socketOptions, users, (user, port) => core.channels.serve(user, port))
+    const table = new PortTable(network, scope, socketOptions, users, (user, port) => core.channels.serve(user, port))
     const first = yield* table.update(config.ports)
     yield* Effect.logInfo(`user ports: ${first.bound} of ${first.added} listening, for ${config.ports.length} mapping(s)`)
     yield* Effect.forkScoped(Memory.releaseAfterBursts(() => stats.opened))
@@ -98,8 +155,8 @@ export const make = (
         // bind_addr is freed first (it may be the same); if the new side cannot start, the old binds again
         yield* old.stopListening
         const started = yield* Effect.either(
-          Layer.buildWithScope(transportFor(next), newScope).pipe(
-            Effect.flatMap((ctx) => Core.make(next, Context.get(ctx, Transport), stats, tuning)),
+          Layer.buildWithScope(Layer.provide(transportFor(next), Layer.succeed(Network, network)), newScope).pipe(
+            Effect.flatMap((ctx) => Effect.map(Core.make(next, Context.get(ctx, Transport), stats, tuning), watch)),
             Scope.extend(newScope)
           )
         )
@@ -168,6 +225,9 @@ export const make = (
       get tunnelAddress(): HostPort {
         return core.tunnelAddress
       },
+      status: feed.status,
+      events: feed.events,
+      counters: Effect.sync(() => Stats.snapshot(stats)),
       stats,
       hub,
       reload: (next: ServerConfig) => Effect.annotateLogs(reload(next), { role: "server" }),

@@ -14,7 +14,8 @@ import type { Owned } from "../net/Owned.ts"
 import { formatHostPort, type PortMapping } from "../config/Config.ts"
 import { expandMapping } from "../config/PortMapping.ts"
 import type { Conn } from "../net/Conn.ts"
-import * as Tcp from "../net/Tcp.ts"
+import type { SocketOptions } from "../net/Conn.ts"
+import type { NetworkShape } from "../net/Network.ts"
 import { TransportError } from "../transport/Transport.ts"
 import * as Attempt from "../util/Attempt.ts"
 import * as FdLimit from "../util/FdLimit.ts"
@@ -79,25 +80,14 @@ export interface Placement {
 }
 
 /**
- * Binds every port of every mapping for the life of the scope; `serve` takes each connection. Fails
- * (before binding any) only when the ports cannot fit in the process's file descriptor limit.
+ * Binds `ports` on `network` for the life of the scope (or of their placement); `serve` takes each
+ * connection. Returns how many are bound now (the rest are being retried). Fails (before binding any)
+ * only when the ports cannot fit in the process's file descriptor limit.
  */
-export const bindAll = (
-  mappings: ReadonlyArray<PortMapping>,
-  socketOptions: Tcp.SocketOptions,
-  serve: (user: Conn, port: UserPort) => void
-): Effect.Effect<void, TransportError, Scope.Scope> => {
-  const ports = expand(mappings)
-  return Effect.flatMap(
-    bindPorts(ports, socketOptions, serve),
-    (bound) => Effect.logInfo(`user ports: ${bound} of ${ports.length} listening, for ${mappings.length} mapping(s)`)
-  )
-}
-
-/** Binds `ports` (see `bindAll`); returns how many are bound now (the rest are being retried). */
 export const bindPorts = (
+  network: NetworkShape,
   ports: ReadonlyArray<UserPort>,
-  socketOptions: Tcp.SocketOptions,
+  socketOptions: SocketOptions,
   serve: (user: Conn, port: UserPort) => void,
   placement?: Placement
 ): Effect.Effect<number, TransportError, Scope.Scope> =>
@@ -109,7 +99,7 @@ export const bindPorts = (
     // each attempt in its own child scope, so a port retried for days does not pile up finalizers
     const listenOn = (port: UserPort) => {
       const listening = Attempt.attempt(
-        Tcp.listen({ host: port.bindHost, port: port.port }, socketOptions, (user) => serve(user, port), placement?.owner)
+        network.listen({ host: port.bindHost, port: port.port }, socketOptions, (user) => serve(user, port), placement?.owner)
       )
       return placement === undefined ? listening : Scope.extend(listening, placement.scopeOf(port))
     }

@@ -12,6 +12,7 @@ import type * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type { ClientConfig, ServerConfig } from "../config/Config.ts"
 import type { Conn } from "../net/Conn.ts"
+import type { NetworkShape } from "../net/Network.ts"
 import type { Owned } from "../net/Owned.ts"
 import type { DataChannelId } from "../protocol/Handshake.ts"
 import type { Frame } from "../protocol/Protocol.ts"
@@ -74,6 +75,8 @@ export interface ClientSession {
 export interface ClientContext {
   readonly config: ClientConfig
   readonly carrier: CarrierShape
+  /** where targets are dialed */
+  readonly network: NetworkShape
   readonly transport: ClientConfig["transport"]
   readonly stats: Stats
   /** owns every socket, so closing the client closes them all */

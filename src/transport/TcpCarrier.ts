@@ -7,7 +7,8 @@
  */
 import * as Layer from "effect/Layer"
 import * as Effect from "effect/Effect"
-import * as Tcp from "../net/Tcp.ts"
+import { Network, type NetworkShape } from "../net/Network.ts"
+import type * as Tcp from "../net/Tcp.ts"
 import { Carrier, type CarrierShape, fromSocketError } from "./Transport.ts"
 
 /** Options of the tcp carrier. */
@@ -16,17 +17,18 @@ export interface TcpCarrierOptions {
   readonly dialTimeoutSeconds: number
 }
 
-/** Builds the tcp carrier. */
-export const make = (options: TcpCarrierOptions): CarrierShape => {
+/** Builds the tcp carrier on `network`. */
+export const make = (options: TcpCarrierOptions, network: NetworkShape): CarrierShape => {
   const socket: Tcp.SocketOptions = { nodelay: true, keepaliveSeconds: options.keepaliveSeconds }
   return {
     name: "tcp",
-    listen: (address, onChannel, owner) => Effect.mapError(Tcp.listen(address, socket, onChannel, owner), fromSocketError),
+    listen: (address, onChannel, owner) => Effect.mapError(network.listen(address, socket, onChannel, owner), fromSocketError),
     open: (address, done) =>
-      Tcp.connect(address, socket, options.dialTimeoutSeconds, (error, conn) =>
+      network.connect(address, socket, options.dialTimeoutSeconds, (error, conn) =>
         error ? done(fromSocketError(error)) : done(undefined, conn))
   }
 }
 
-/** The tcp carrier as a layer. */
-export const layer = (options: TcpCarrierOptions): Layer.Layer<Carrier> => Layer.succeed(Carrier, make(options))
+/** The tcp carrier as a layer, on the `Network` it is given. */
+export const layer = (options: TcpCarrierOptions): Layer.Layer<Carrier, never, Network> =>
+  Layer.effect(Carrier, Effect.map(Network, (network) => make(options, network)))

@@ -7,6 +7,7 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Runtime from "effect/Runtime"
 import type { AnyConfig, TransportName } from "../config/Config.ts"
+import { Network } from "../net/Network.ts"
 import * as TlsFiles from "../config/TlsFiles.ts"
 import * as Mux from "./mux/Mux.ts"
 import * as MuxSettings from "./mux/Settings.ts"
@@ -23,7 +24,7 @@ const problemText = (role: string, problems: ReadonlyArray<TlsFiles.Problem>) =>
   problems.map((p) => `${role}.${p.key}: ${p.message}`).join("; ")
 
 /** The WebSocket carrier for a config (with TLS for wss/wssmux), or why the TLS files do not do. */
-const wsCarrier = (config: AnyConfig): Either.Either<Layer.Layer<Carrier>, string> => {
+const wsCarrier = (config: AnyConfig): Either.Either<Layer.Layer<Carrier, never, Network>, string> => {
   const secure = TlsFiles.secure(config.transport)
   const common = {
     name: secure ? "wss" : "ws",
@@ -34,30 +35,27 @@ const wsCarrier = (config: AnyConfig): Either.Either<Layer.Layer<Carrier>, strin
   }
   if (config.role === "server") {
     const options = { ...common, trusted: TrustedProxies.make(config.trusted_proxies) }
-    if (!secure) return Either.right(Layer.succeed(Carrier, WsCarrier.make(options)))
+    if (!secure) return Either.right(WsCarrier.layer(options))
     return Either.match(TlsFiles.server(config), {
       onLeft: (problems) => Either.left(problemText("server", problems)),
       onRight: ({ cert, key }) =>
-        Either.right(Layer.succeed(
-          Carrier,
-          WsCarrier.make({
-            ...options,
-            tlsServer: { role: "server", cert, key, handshakeMillis: config.dial_timeout * 1000 }
-          })
-        ))
+        Either.right(WsCarrier.layer({
+          ...options,
+          tlsServer: { role: "server", cert, key, handshakeMillis: config.dial_timeout * 1000 }
+        }))
     })
   }
   const edge = config.edge_ip === undefined
     ? undefined
     : { host: config.edge_ip.host, port: config.edge_ip.port ?? config.remote_addr.port }
   const options = { ...common, trusted: TrustedProxies.make([]), edge }
-  if (!secure) return Either.right(Layer.succeed(Carrier, WsCarrier.make(options)))
+  if (!secure) return Either.right(WsCarrier.layer(options))
   return Either.match(TlsFiles.client(config), {
     onLeft: (problems) => Either.left(problemText("client", problems)),
     onRight: (ca) =>
       Either.right(Layer.effect(
         Carrier,
-        Effect.map(Effect.runtime<never>(), (runtime) =>
+        Effect.map(Effect.all([Effect.runtime<never>(), Network]), ([runtime, network]) =>
           WsCarrier.make({
             ...options,
             tlsClient: {
@@ -67,13 +65,13 @@ const wsCarrier = (config: AnyConfig): Either.Either<Layer.Layer<Carrier>, strin
               verify: !config.tls_insecure_skip_verify
             },
             warnInsecure: (message) => Runtime.runFork(runtime)(Effect.logWarning(message))
-          }))
+          }, network))
       ))
   })
 }
 
 /** The transport layer for a config, or why there is none. */
-export const layerFor = (config: AnyConfig): Either.Either<Layer.Layer<Transport>, string> => {
+export const layerFor = (config: AnyConfig): Either.Either<Layer.Layer<Transport, never, Network>, string> => {
   const tcp = TcpCarrier.layer({ keepaliveSeconds: config.keepalive_period, dialTimeoutSeconds: config.dial_timeout })
   switch (config.transport) {
     case "tcp":

@@ -49,3 +49,9 @@ export const finished = (stats: Stats, moved: { readonly aToB: number; readonly 
   stats.bytesUp += moved.aToB
   stats.bytesDown += moved.bToA
 }
+
+/** The counters at one moment, as the host program reads them. */
+export type Counters = Readonly<Stats>
+
+/** A copy of the counters now. */
+export const snapshot = (stats: Stats): Counters => ({ ...stats })

@@ -15,6 +15,7 @@ import * as fc from "fast-check"
 import * as Welcome from "../../src/client/Welcome.ts"
 import type { ServerConfig } from "../../src/config/Config.ts"
 import type { Conn } from "../../src/net/Conn.ts"
+import * as Tcp from "../../src/net/Tcp.ts"
 import * as Auth from "../../src/protocol/Auth.ts"
 import * as Handshake from "../../src/protocol/Handshake.ts"
 import * as P from "../../src/protocol/Protocol.ts"
@@ -118,7 +119,7 @@ export const make = (
 ): Effect.Effect<FakeServer, unknown, Scope.Scope> =>
   Effect.gen(function*() {
     const layer = Either.getOrThrow(Transports.layerFor(config))
-    const transport = Context.get(yield* Layer.build(layer), Transport)
+    const transport = Context.get(yield* Layer.build(layer.pipe(Layer.provide(Tcp.layer()))), Transport)
     const name = transport.name
     const played: Record<Stage, number> = { raw: 0, serverHello: 0, verdict: 0, welcome: 0, frames: 0, data: 0 }
     const live = new Map<Conn, { kind: Open["kind"]; what: string; since: number; deadAfterMillis: number }>()

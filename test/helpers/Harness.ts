@@ -15,6 +15,8 @@ import type { ClientConfig, PortMapping, ServerConfig } from "../../src/config/C
 import { makeClientConfig, makeServerConfig } from "../../src/config/Load.ts"
 import { Client, type RunningClient } from "../../src/client/Client.ts"
 import { Server, type RunningServer, type ServerTuning } from "../../src/server/Server.ts"
+import type { Network } from "../../src/net/Network.ts"
+import * as Tcp from "../../src/net/Tcp.ts"
 import * as Tunnel from "../../src/Tunnel.ts"
 import * as EchoServer from "../../src/net/EchoServer.ts"
 import { freePort } from "../../src/net/FreePort.ts"
@@ -28,10 +30,10 @@ export interface Running<A> {
   readonly stop: Effect.Effect<void>
 }
 
-const start = <A, I, E>(layer: Layer.Layer<I, E>, tag: Context.Tag<I, A>, logs?: Array<string>) =>
+const start = <A, I, E>(layer: Layer.Layer<I, E, Network>, tag: Context.Tag<I, A>, logs?: Array<string>) =>
   Effect.gen(function*() {
     const scope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
-    const ctx = yield* Layer.buildWithScope(layer, scope).pipe(Effect.provide(logs === undefined ? quiet : recordTo(logs)))
+    const ctx = yield* Layer.buildWithScope(layer.pipe(Layer.provide(Tcp.layer())), scope).pipe(Effect.provide(logs === undefined ? quiet : recordTo(logs)))
     return { value: Context.get(ctx, tag), stop: Scope.close(scope, Exit.void) } as Running<A>
   })
 

@@ -9,7 +9,7 @@ import * as net from "node:net"
 import { join } from "node:path"
 import { freePort } from "../../src/net/FreePort.ts"
 import * as ListenErrors from "../../src/net/ListenErrors.ts"
-import * as Tcp from "../../src/net/Tcp.ts"
+import * as Tcp from "../helpers/Net.ts"
 import * as BunSource from "../helpers/BunSource.ts"
 import * as Processes from "../helpers/Processes.ts"
 

@@ -12,7 +12,8 @@ import { formatHostPort, type HostPort } from "../../config/Config.ts"
 import type { Cancel } from "../../net/Callback.ts"
 import type { Peer, SocketOptions, TlsClientOptions, TlsServerOptions } from "../../net/Conn.ts"
 import { deadline } from "../../net/Deadline.ts"
-import * as Tcp from "../../net/Tcp.ts"
+import * as TlsContext from "../../net/TlsContext.ts"
+import { Network, type NetworkShape, type SocketError } from "../../net/Network.ts"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { Carrier, type CarrierShape, fromSocketError, TransportError } from "../Transport.ts"
@@ -57,7 +58,7 @@ const certificateCodes = new Set([
   "ERR_TLS_CERT_ALTNAME_INVALID"
 ])
 
-const fromSocket = (e: Tcp.SocketError): TransportError => {
+const fromSocket = (e: SocketError): TransportError => {
   if (e.code !== undefined && certificateCodes.has(e.code)) {
     const fix = e.code === "ERR_TLS_CERT_ALTNAME_INVALID"
       ? "set tls_server_name to a name the certificate carries"
@@ -78,13 +79,17 @@ const hostHeader = (address: HostPort, defaultPort: number): string => {
   return address.port === defaultPort ? host : `${host}:${address.port}`
 }
 
-/** Builds a WebSocket carrier. */
-export const make = (options: WsCarrierOptions): CarrierShape => {
+/** Builds a WebSocket carrier on `network`. */
+export const make = (options: WsCarrierOptions, network: NetworkShape): CarrierShape => {
   const pinger = new Pinger(options.pingSeconds * 1000)
   const timeoutMillis = options.dialTimeoutSeconds * 1000
   const base = { nodelay: true, keepaliveSeconds: options.keepaliveSeconds }
   const listenSocket: SocketOptions = options.tlsServer === undefined ? base : { ...base, tls: options.tlsServer }
-  const dialSocket: SocketOptions = options.tlsClient === undefined ? base : { ...base, tls: options.tlsClient }
+  // the trust store is parsed once per carrier, not per dial
+  const tlsClient = options.tlsClient === undefined
+    ? undefined
+    : { ...options.tlsClient, context: options.tlsClient.context ?? TlsContext.client(options.tlsClient.ca) }
+  const dialSocket: SocketOptions = tlsClient === undefined ? base : { ...base, tls: tlsClient }
   const serverOptions: Upgrade.ServerOptions = { path: options.path, trusted: options.trusted }
   const upgradeTimeout = (): Upgrade.UpgradeError => ({ status: undefined, detail: `no WebSocket upgrade within ${options.dialTimeoutSeconds}s` })
 
@@ -92,7 +97,7 @@ export const make = (options: WsCarrierOptions): CarrierShape => {
     name: options.name,
     listen: (address, onChannel, owner) =>
       Effect.mapError(
-        Tcp.listen(address, listenSocket, (conn) => {
+        network.listen(address, listenSocket, (conn) => {
           deadline<Peer | undefined, Upgrade.UpgradeError, Upgrade.UpgradeError>(
             conn,
             timeoutMillis,
@@ -118,7 +123,7 @@ export const make = (options: WsCarrierOptions): CarrierShape => {
         path: options.path
       }
       let settled = false
-      let cancel: Cancel = Tcp.connect(dialed, dialSocket, options.dialTimeoutSeconds, (error, conn) => {
+      let cancel: Cancel = network.connect(dialed, dialSocket, options.dialTimeoutSeconds, (error, conn) => {
         if (error) return done(fromSocket(error))
         if (options.tlsClient !== undefined && !options.tlsClient.verify) {
           options.warnInsecure?.(
@@ -155,5 +160,6 @@ export const make = (options: WsCarrierOptions): CarrierShape => {
   }
 }
 
-/** A WebSocket carrier as a layer. */
-export const layer = (options: WsCarrierOptions): Layer.Layer<Carrier> => Layer.succeed(Carrier, make(options))
+/** A WebSocket carrier as a layer, on the `Network` it is given. */
+export const layer = (options: WsCarrierOptions): Layer.Layer<Carrier, never, Network> =>
+  Layer.effect(Carrier, Effect.map(Network, (network) => make(options, network)))

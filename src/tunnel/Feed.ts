@@ -1,0 +1,42 @@
+/**
+ * What a running endpoint tells its host program, as Effect values: a status (`SubscriptionRef`: read
+ * it, or follow `.changes`) and a stream of the events that changed it. The tunnel's own code reports
+ * from plain callbacks (a session installed by the handshake path), so `emit` is synchronous: events
+ * queue, and one fiber applies them in order — the status first, then the event to subscribers.
+ */
+import * as Effect from "effect/Effect"
+import * as PubSub from "effect/PubSub"
+import * as Queue from "effect/Queue"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as SubscriptionRef from "effect/SubscriptionRef"
+
+export interface Feed<S, E> {
+  readonly status: SubscriptionRef.SubscriptionRef<S>
+  /** events from the moment of subscribing */
+  readonly events: Stream.Stream<E>
+  /** reports `event` (from any callback); the status follows within a moment */
+  readonly emit: (event: E) => void
+}
+
+/** A feed for the life of the scope, starting at `initial`; `reduce` applies an event to the status. */
+export const make = <S, E>(initial: S, reduce: (status: S, event: E) => S): Effect.Effect<Feed<S, E>, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const status = yield* SubscriptionRef.make(initial)
+    const hub = yield* Effect.acquireRelease(PubSub.unbounded<E>(), PubSub.shutdown)
+    const queue = yield* Effect.acquireRelease(Queue.unbounded<E>(), Queue.shutdown)
+    yield* Queue.take(queue).pipe(
+      Effect.flatMap((event) =>
+        Effect.zipRight(SubscriptionRef.update(status, (s) => reduce(s, event)), PubSub.publish(hub, event))
+      ),
+      Effect.forever,
+      Effect.forkScoped
+    )
+    return {
+      status,
+      events: Stream.fromPubSub(hub),
+      emit: (event) => {
+        Queue.unsafeOffer(queue, event)
+      }
+    }
+  })
