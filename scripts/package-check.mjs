@@ -59,6 +59,9 @@ const required = ["package.json", "dist/lib/index.js", "dist/lib/index.d.ts", ..
   .map((p) => p.replace(/^\.\//, ""))
 const missing = [...new Set(required.filter((p) => !paths.includes(p)))]
 if (missing.length > 0) fail("tarball contents", `missing:\n${missing.join("\n")}`)
+// stripInternal leaves out declarations marked @internal, but not parameters so marked: any left is a leak
+const leaks = paths.filter((p) => p.endsWith(".d.ts") && readFileSync(join(root, p), "utf8").includes("@internal"))
+if (leaks.length > 0) fail("declarations", `@internal left in (stripInternal drops declarations, not parameters):\n${leaks.join("\n")}`)
 for (const bin of targets(manifest.bin)) {
   const entry = info.files.find((f) => f.path === bin.replace(/^\.\//, ""))
   if (entry !== undefined && (entry.mode & 0o111) === 0) fail("tarball contents", `${bin} is not executable`)
@@ -85,6 +88,15 @@ if (!install.ok) {
 const cli = run(join(consumer, "node_modules", ".bin", "backhaul"), ["--version"], consumer)
 if (cli.ok && cli.output === manifest.version) console.log(`package: node_modules/.bin/backhaul --version: ${cli.output}`)
 else fail("the installed backhaul command", `${cli.why}\n${cli.output}`)
+
+// every subpath export loads (the consumer program itself imports the root only)
+for (const subpath of Object.keys(manifest.exports).filter((k) => !k.endsWith(".json"))) {
+  const specifier = `backhaul${subpath.slice(1)}`
+  const probe = `const m = await import(${JSON.stringify(specifier)}); console.log(Object.keys(m).length)`
+  const r = run(process.execPath, ["--input-type=module", "-e", probe], consumer)
+  if (r.ok && Number(r.output) > 0) console.log(`package: import("${specifier}") under node: ${r.output} exports`)
+  else fail(`import("${specifier}")`, `${r.why}\n${r.output}`)
+}
 
 // 3. types: the consumer against the shipped declarations; then the same program emitted for the runtimes
 const tsc = join(consumer, "node_modules", "typescript", "bin", "tsc")

@@ -18,13 +18,15 @@ const runCheck = () =>
     child.on("close", (code) => resolve({ code, output }))
   })
 
-it("the packed tarball installs and carries hashed bytes under Node, Bun and Deno", async () => {
+it("the packed tarball installs and carries hashed bytes over tcp and memory under Node, Bun and Deno", async () => {
   const { code, output } = await runCheck()
   console.log(output)
   expect(code, output).toBe(0)
   expect(output).toMatch(/file list ok/)
   expect(output).toMatch(/tsc --noEmit: consumer type-checks/)
   for (const runtime of ["node", "bun", "deno"]) {
-    expect(output).toMatch(new RegExp(`^package: ${runtime} \\S+ \\S+: ok, `, "m"))
+    for (const network of ["tcp", "memory"]) {
+      expect(output).toMatch(new RegExp(`^package: ${runtime} \\S+ ${network}: ok, `, "m"))
+    }
   }
 }, 240_000)
