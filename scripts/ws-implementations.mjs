@@ -150,6 +150,7 @@ const standardConnect = (port) =>
 
 const ours = async () => {
   const { WsConn } = await import("../src/transport/ws/WsConn.ts")
+  const keys = new (await import("../src/transport/ws/Frame.ts")).MaskKeys()
   const Upgrade = await import("../src/transport/ws/Upgrade.ts")
   const TrustedProxies = await import("../src/transport/ws/TrustedProxies.ts")
   const useBun = isBun && process.env.BACKHAUL_SOCKETS !== "node"
@@ -186,7 +187,7 @@ const ours = async () => {
       new Promise((resolve, reject) =>
         backend.listen("127.0.0.1", 0, socketOptions, (conn) => {
           Upgrade.accept(conn, serverOptions, (error, forwarded) => {
-            if (error === undefined) onConn(new OursPeer(new WsConn(conn, false, forwarded)))
+            if (error === undefined) onConn(new OursPeer(new WsConn(conn, undefined, forwarded)))
           })
         }, (error, listener) => (error ? reject(error) : resolve(listener.port)))),
     connect: (port) =>
@@ -198,7 +199,7 @@ const ours = async () => {
               conn.destroy()
               return reject(new Error(failure.detail))
             }
-            resolve(new OursPeer(new WsConn(conn, true, undefined)))
+            resolve(new OursPeer(new WsConn(conn, keys, undefined)))
           })
         }))
   }

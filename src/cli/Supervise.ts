@@ -21,6 +21,7 @@ import { Client, type RunningClient } from "../client/Client.ts"
 import type { AnyConfig, ServerConfig } from "../config/Config.ts"
 import { changedKeys } from "../config/Diff.ts"
 import * as Load from "../config/Load.ts"
+import * as Memory from "../util/Memory.ts"
 import { type RunningServer, Server } from "../server/Server.ts"
 import type { Network } from "../net/Network.ts"
 import * as Tunnel from "../Tunnel.ts"
@@ -60,6 +61,9 @@ export const supervise = (path: string, first: AnyConfig) =>
     let current = yield* start(first, parent)
     // finalizers run last-added first: this drain runs before the role's scope closes
     yield* Effect.addFinalizer(() => drain(current))
+    // the binary owns its process and gives memory back after bursts; the library never collects a
+    // host program's heap on its own
+    yield* Effect.forkScoped(Memory.releaseAfterBursts(() => current.value.stats.opened))
 
     const requests = yield* Queue.sliding<string>(1)
     const ask = (why: string) => () => Queue.unsafeOffer(requests, why)

@@ -25,7 +25,6 @@ import * as Stats from "../tunnel/Stats.ts"
 import type { ClientContext, ClientSession } from "../transport/Channels.ts"
 import { dial, Transport } from "../transport/Transport.ts"
 import * as Log from "../util/Log.ts"
-import * as Memory from "../util/Memory.ts"
 import { Network } from "../net/Network.ts"
 import * as Owned from "../net/Owned.ts"
 import * as Attempt from "../util/Attempt.ts"
@@ -208,7 +207,6 @@ export const make = (config: ClientConfig): Effect.Effect<RunningClient, never, 
       Effect.ensuring(SubscriptionRef.set(connected, false))
     )
 
-    yield* Effect.forkScoped(Memory.releaseAfterBursts(() => stats.opened))
     // retry the connect, repeat the session: a fresh connect follows every session that ends
     const loop = yield* session.pipe(
       Effect.repeat(Schedules.nextSession(`${config.retry_interval} seconds`)),

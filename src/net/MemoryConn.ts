@@ -1,8 +1,8 @@
 /**
  * A connected pair of in-memory `Conn`s: what one writes, the other reads, with half-close, reset and
- * backpressure, and with the timing of a socket: bytes arrive in a later microtask, never inside the
- * writer's `write`. The in-memory network (`MemoryNetwork.ts`) hands these out; tests and programs that
- * embed the protocol without sockets use them directly.
+ * backpressure. Two timings: `deferred` pairs deliver as a socket does, in a later microtask and never
+ * inside the writer's `write` (the in-memory network's, so a tunnel on it runs as on sockets); immediate
+ * pairs deliver inside `write`, so a unit test of a codec or pump can assert right after writing.
  */
 import { type Conn, ConnBase, type Peer } from "./Conn.ts"
 
@@ -27,7 +27,7 @@ class MemoryConn extends ConnBase {
   /** the other side was told to wait (its `write` returned false) */
   private writerWaiting = false
 
-  constructor(private readonly address: Peer) {
+  constructor(private readonly address: Peer, private readonly deferred: boolean) {
     super()
   }
 
@@ -42,7 +42,8 @@ class MemoryConn extends ConnBase {
     if (this.ended || this.closed || other === undefined) return true
     if (other.closed) {
       // writing to a peer that has gone: a socket would see a reset
-      queueMicrotask(() => this.receivedClose(false))
+      if (this.deferred) queueMicrotask(() => this.receivedClose(false))
+      else this.receivedClose(false)
       return true
     }
     const bytes = chunk.length < COPY_BELOW
@@ -64,7 +65,8 @@ class MemoryConn extends ConnBase {
   private schedule(): void {
     if (this.scheduled || this.readingPaused || this.closed) return
     this.scheduled = true
-    queueMicrotask(this.flush)
+    if (this.deferred) queueMicrotask(this.flush)
+    else this.flush()
   }
 
   private readonly flush = (): void => {
@@ -107,7 +109,9 @@ class MemoryConn extends ConnBase {
     this.receivedClose(false)
     const other = this.other
     // a reset drops what was in flight either way
-    if (other !== undefined && !other.closed) queueMicrotask(() => other.receivedClose(false))
+    if (other === undefined || other.closed) return
+    if (this.deferred) queueMicrotask(() => other.receivedClose(false))
+    else other.receivedClose(false)
   }
 
   private closeIfDone(): void {
@@ -128,11 +132,11 @@ const asPeer = (p: Peer | string): Peer => (typeof p === "string" ? { host: p, p
 
 /**
  * Two connected in-memory connections; `aPeer` is what the first sees as its peer, `bPeer` the second
- * (both `remote` when one name is given).
+ * (both `remote` when one name is given). `deferred`: deliver as a socket does (see the header).
  */
-export const pair = (aPeer: Peer | string = "memory", bPeer: Peer | string = aPeer): [Conn, Conn] => {
-  const a = new MemoryConn(asPeer(aPeer))
-  const b = new MemoryConn(asPeer(bPeer))
+export const pair = (aPeer: Peer | string = "memory", bPeer: Peer | string = aPeer, deferred = false): [Conn, Conn] => {
+  const a = new MemoryConn(asPeer(aPeer), deferred)
+  const b = new MemoryConn(asPeer(bPeer), deferred)
   a.other = b
   b.other = a
   return [a, b]

@@ -100,7 +100,8 @@ export const make: Effect.Effect<NetworkShape, never, Scope.Scope> = Effect.gen(
       }
       const [dialer, accepted] = MemoryConn.pair(
         { host: address.host, port: address.port },
-        { host: "127.0.0.1", port: ephemeral() }
+        { host: "127.0.0.1", port: ephemeral() },
+        true
       )
       accept(accepted)
       done(undefined, dialer)

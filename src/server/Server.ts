@@ -23,7 +23,6 @@ import * as Owned from "../net/Owned.ts"
 import * as Feed from "../tunnel/Feed.ts"
 import * as Stats from "../tunnel/Stats.ts"
 import { Transport, type TransportError } from "../transport/Transport.ts"
-import * as Memory from "../util/Memory.ts"
 import { waitIdle } from "../util/WaitIdle.ts"
 import * as Core from "./Core.ts"
 import { PortTable } from "./PortTable.ts"
@@ -141,7 +140,6 @@ export const make = (
     const table = new PortTable(network, scope, socketOptions, users, (user, port) => core.channels.serve(user, port))
     const first = yield* table.update(config.ports)
     yield* Effect.logInfo(`user ports: ${first.bound} of ${first.added} listening, for ${config.ports.length} mapping(s)`)
-    yield* Effect.forkScoped(Memory.releaseAfterBursts(() => stats.opened))
 
     /** a new tunnel side for `next`; the old one stops accepting, says goodbye and drains in the background */
     const restartCore = (next: ServerConfig, why: ReadonlyArray<string>) =>

@@ -19,6 +19,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as fc from "fast-check"
 import * as MemoryConn from "../../src/net/MemoryConn.ts"
 import { WsConn } from "../../src/transport/ws/WsConn.ts"
+import { MaskKeys } from "../../src/transport/ws/Frame.ts"
 import { arbMutation, arbSplit, bytesFrom, Collector, mutate, params, settle, split, tally, timeout } from "../helpers/Fuzz.ts"
 
 const count = tally("ws-frames")
@@ -156,7 +157,7 @@ const rig = (client: boolean) => {
   const [inner, peer] = MemoryConn.pair("peer")
   const output = new Collector()
   peer.forward(output)
-  const ws = new WsConn(inner, client, undefined)
+  const ws = new WsConn(inner, client ? new MaskKeys() : undefined, undefined)
   const reader = new Collector()
   ws.forward(reader)
   let closed = 0

@@ -106,19 +106,24 @@ export const mask = (buf: Uint8Array, start: number, end: number, key: Uint8Arra
   return p
 }
 
-/** Mask keys come from a pool of random bytes refilled 4 KiB at a time (one system call per 1,024 keys). */
-const keyPool = Buffer.allocUnsafe(4096)
-let keyOffset = keyPool.length
+/**
+ * Mask keys from a pool of random bytes refilled 4 KiB at a time (one system call per 1,024 keys). One
+ * pool serves every client connection of a carrier (a pool per connection would cost 4 KiB each).
+ */
+export class MaskKeys {
+  private readonly pool = Buffer.allocUnsafe(4096)
+  private offset = this.pool.length
 
-/** A fresh, unpredictable mask key (RFC 6455 §5.3), valid until the next call. */
-export const nextMaskKey = (): Uint8Array => {
-  if (keyOffset === keyPool.length) {
-    randomFillSync(keyPool)
-    keyOffset = 0
+  /** A fresh, unpredictable mask key (RFC 6455 §5.3), valid until the next call. */
+  next(): Uint8Array {
+    if (this.offset === this.pool.length) {
+      randomFillSync(this.pool)
+      this.offset = 0
+    }
+    const key = this.pool.subarray(this.offset, this.offset + 4)
+    this.offset += 4
+    return key
   }
-  const key = keyPool.subarray(keyOffset, keyOffset + 4)
-  keyOffset += 4
-  return key
 }
 
 /** What the decoder reports. */

@@ -20,6 +20,7 @@ import { Carrier, type CarrierShape, fromSocketError, TransportError } from "../
 import { Pinger } from "./Pinger.ts"
 import type { TrustedProxies } from "./TrustedProxies.ts"
 import * as Upgrade from "./Upgrade.ts"
+import { MaskKeys } from "./Frame.ts"
 import { WsConn } from "./WsConn.ts"
 
 export interface WsCarrierOptions {
@@ -82,6 +83,7 @@ const hostHeader = (address: HostPort, defaultPort: number): string => {
 /** Builds a WebSocket carrier on `network`. */
 export const make = (options: WsCarrierOptions, network: NetworkShape): CarrierShape => {
   const pinger = new Pinger(options.pingSeconds * 1000)
+  const keys = new MaskKeys()
   const timeoutMillis = options.dialTimeoutSeconds * 1000
   const base = { nodelay: true, keepaliveSeconds: options.keepaliveSeconds }
   const listenSocket: SocketOptions = options.tlsServer === undefined ? base : { ...base, tls: options.tlsServer }
@@ -107,7 +109,7 @@ export const make = (options: WsCarrierOptions, network: NetworkShape): CarrierS
             (error, forwarded) => {
               // a refusal has been answered and the socket closed; a browser or scanner is no event
               if (error) return
-              const ws = new WsConn(conn, false, forwarded)
+              const ws = new WsConn(conn, undefined, forwarded)
               pinger.add(ws)
               onChannel(ws)
             }
@@ -142,7 +144,7 @@ export const make = (options: WsCarrierOptions, network: NetworkShape): CarrierS
               conn!.destroy()
               return done(new TransportError({ reason: "Handshake", address: where, detail: failure.detail }))
             }
-            const ws = new WsConn(conn!, true, undefined)
+            const ws = new WsConn(conn!, keys, undefined)
             pinger.add(ws)
             done(undefined, ws)
           }

@@ -8,7 +8,7 @@
  * Close ends reading and is answered. Liveness is the carrier's `Pinger`, which counts `missed`.
  */
 import { ConnBase, type Conn, type Peer, type Resumable } from "../../net/Conn.ts"
-import { CloseCode, closeCode, FrameDecoder, type FrameHandler, MAX_HEADER, nextMaskKey, Opcode, mask, writeHeader } from "./Frame.ts"
+import { CloseCode, closeCode, FrameDecoder, type FrameHandler, MAX_HEADER, type MaskKeys, Opcode, mask, writeHeader } from "./Frame.ts"
 
 /** The most prefix bytes (a frame header of the protocol above) written with ours from `joined`. */
 const PREFIX_ROOM = 64
@@ -34,13 +34,13 @@ export class WsConn extends ConnBase implements FrameHandler {
 
   constructor(
     private readonly inner: Conn,
-    /** true on the client side: frames sent are masked, frames received must not be */
-    private readonly client: boolean,
+    /** the client side's mask keys (frames sent are masked, frames received must not be); undefined on the server */
+    private readonly keys: MaskKeys | undefined,
     /** the peer a trusted proxy forwarded for, if any */
     private readonly forwardedPeer: Peer | undefined
   ) {
     super()
-    this.decoder = new FrameDecoder(!client, this)
+    this.decoder = new FrameDecoder(keys === undefined, this)
     inner.onClose(() => this.receivedClose(this.closeReceived || inner.readEnded))
     inner.forward({
       write: (chunk: Buffer) => {
@@ -121,7 +121,7 @@ export class WsConn extends ConnBase implements FrameHandler {
    */
   private send(opcode: number, prefix: Uint8Array | undefined, body: Uint8Array): boolean {
     const pre = prefix === undefined ? 0 : prefix.length
-    const key = this.client ? nextMaskKey() : undefined
+    const key = this.keys?.next()
     const n = writeHeader(joined, opcode, pre + body.length, key)
     if (prefix !== undefined) joined.set(prefix, n)
     let payload = body
