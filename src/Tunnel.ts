@@ -44,9 +44,12 @@ const transport = (config: ServerConfig | ClientConfig) =>
  * A server with the transport its config names, ready to launch. It fails to build when the tunnel
  * port cannot be bound; user ports that cannot be bound are retried in the background and logged.
  */
-export const serverLayer = (
+export const serverLayer = (config: ServerConfig): Layer.Layer<Server.Server, UnsupportedError | TransportError, Network> =>
+  serverLayerTuned(config)
+
+/** @internal `serverLayer` with tuning a config does not expose (tests shorten the waits) */
+export const serverLayerTuned = (
   config: ServerConfig,
-  /** @internal */
   tuning?: Server.ServerTuning
 ): Layer.Layer<Server.Server, UnsupportedError | TransportError, Network> =>
   Server.layer(config, tuning, transport).pipe(Layer.provide(transport(config)))

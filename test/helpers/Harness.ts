@@ -52,7 +52,7 @@ const recordTo = (lines: Array<string>) =>
 
 /** Starts a server (in-process, on loopback); `logs` collects its warnings and errors. */
 export const startServer = (config: ServerConfig, tuning?: ServerTuning, logs?: Array<string>) =>
-  start(Tunnel.serverLayer(config, tuning), Server, logs) as Effect.Effect<Running<RunningServer>, unknown, Scope.Scope>
+  start(Tunnel.serverLayerTuned(config, tuning), Server, logs) as Effect.Effect<Running<RunningServer>, unknown, Scope.Scope>
 
 /** Starts a client and waits until its session is up (unless `wait` is false); `logs` collects its warnings. */
 export const startClient = (config: ClientConfig, wait = true, logs?: Array<string>) =>
