@@ -4,9 +4,11 @@
 // so the subpath exports ("." and "./unstable") and the source maps map 1:1 onto src/, and consumers'
 // bundlers tree-shake what they do not import. The compiled binary is a separate build (scripts/build.mjs).
 //
-// Two fixes after tsc, both because dist/lib sits one folder deeper than src/:
-// - relative imports of files outside src/ (the CLI reads ../../package.json) are re-pointed at the same
-//   file from the emitted module;
+// Fixes after tsc:
+// - tsc rewrites "./x.ts" to "./x.js" in the JavaScript but not in the .d.ts (microsoft/TypeScript#61037):
+//   tsc itself resolves either, other tools and editors need ".js"; same length, so declaration maps hold;
+// - dist/lib sits one folder deeper than src/: relative imports of files outside src/ (the CLI reads
+//   ../../package.json) are re-pointed at the same file from the emitted module;
 // - the CLI entry (dist/lib/cli/main.js, the package's `bin`) gets a `#!/usr/bin/env node` line when its
 //   source has none, with its source map shifted one line, and is made executable.
 import { spawnSync } from "node:child_process"
@@ -30,10 +32,24 @@ const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc")
 const r = spawnSync(process.execPath, [tsc, "-p", "tsconfig.build.json"], { cwd: root, stdio: "inherit" })
 if (r.status !== 0) fail(r.error ? `cannot run tsc: ${r.error.message}` : "tsc failed")
 
-const emitted = (dir) =>
+const emitted = (dir, suffix = ".js") =>
   readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? emitted(join(dir, e.name)) : e.name.endsWith(".js") ? [join(dir, e.name)] : []
+    e.isDirectory() ? emitted(join(dir, e.name), suffix) : e.name.endsWith(suffix) ? [join(dir, e.name)] : []
   )
+
+// `from "./x.ts"`, `import("./x.ts")` in declarations (a "./x.d.ts" specifier is left alone)
+const tsSpecifier = /((?:from|import\()\s*)(["'])(\.{1,2}\/[^"']+?)\.(m?)ts\2/g
+let declarations = 0
+for (const file of emitted(out, ".d.ts")) {
+  const text = readFileSync(file, "utf8")
+  const fixed = text.replace(tsSpecifier, (whole, head, quote, path, m) =>
+    path.endsWith(".d") ? whole : `${head}${quote}${path}.${m}js${quote}`
+  )
+  if (fixed !== text) {
+    writeFileSync(file, fixed)
+    declarations++
+  }
+}
 
 // `from "../../x.json"` and `import("../../x.json")`: only JSON can sit outside src/ (code there would fail tsc's rootDir)
 const jsonImport = /((?:from|import\()\s*)(["'])(\.{1,2}\/[^"']+\.json)\2/g
@@ -65,4 +81,7 @@ if (!js.startsWith("#!")) {
 }
 chmodSync(entry, 0o755)
 
-console.log(`build-lib: ${emitted(out).length} modules in ${relative(root, out)} (${repointed} import(s) of package files re-pointed)`)
+console.log(
+  `build-lib: ${emitted(out).length} modules in ${relative(root, out)} ` +
+    `(.ts specifiers made .js in ${declarations} declaration files, ${repointed} import(s) of package files re-pointed)`
+)

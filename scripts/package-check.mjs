@@ -59,6 +59,15 @@ const required = ["package.json", "dist/lib/index.js", "dist/lib/index.d.ts", ..
   .map((p) => p.replace(/^\.\//, ""))
 const missing = [...new Set(required.filter((p) => !paths.includes(p)))]
 if (missing.length > 0) fail("tarball contents", `missing:\n${missing.join("\n")}`)
+// every relative import of a shipped module names a shipped file: "./x.js" (in a .d.ts: its ./x.d.ts)
+const relativeImport = /(?:from|import\()\s*["'](\.{1,2}\/[^"']+)["']/g
+const dangling = paths.filter((p) => /\.(js|d\.ts)$/.test(p)).flatMap((p) =>
+  [...readFileSync(join(root, p), "utf8").matchAll(relativeImport)]
+    .map(([, specifier]) => join(dirname(p), p.endsWith(".d.ts") ? specifier.replace(/\.js$/, ".d.ts") : specifier))
+    .filter((target) => !paths.includes(target))
+    .map((target) => `${p} → ${target}`)
+)
+if (dangling.length > 0) fail("relative imports", `not in the tarball:\n${dangling.join("\n")}`)
 // stripInternal leaves out declarations marked @internal, but not parameters so marked: any left is a leak
 const leaks = paths.filter((p) => p.endsWith(".d.ts") && readFileSync(join(root, p), "utf8").includes("@internal"))
 if (leaks.length > 0) fail("declarations", `@internal left in (stripInternal drops declarations, not parameters):\n${leaks.join("\n")}`)
