@@ -11,11 +11,19 @@ import type { ClientConfig, ServerConfig } from "./Config.ts"
 import { type ConfigError, decodeDocument, type Role } from "./Load.ts"
 import type * as ConfigSchema from "./Schema.ts"
 
+/** Lists of the file are arrays of strings (`ports = ["443=5000"]`); the Schema itself takes any array. */
+type WithLists<T, K extends keyof T> = Omit<T, K> & { readonly [P in K]?: ReadonlyArray<string> }
+
 /** The `[server]` table as a program writes it: every key of the file, with the file's types. */
-export type ServerInput = Schema.Schema.Encoded<typeof ConfigSchema.ServerSection>
+export type ServerInput =
+  & WithLists<Schema.Schema.Encoded<typeof ConfigSchema.ServerSection>, "ports" | "trusted_proxies">
+  & { readonly ports: ReadonlyArray<string> }
 
 /** The `[client]` table as a program writes it. */
-export type ClientInput = Schema.Schema.Encoded<typeof ConfigSchema.ClientSection>
+export type ClientInput = WithLists<
+  Schema.Schema.Encoded<typeof ConfigSchema.ClientSection>,
+  "forwarder" | "allowed_targets"
+>
 
 const decode = (role: Role, input: unknown) =>
   Effect.flatMap(
