@@ -133,7 +133,8 @@ for (const [name, exe, args] of runtimes) {
   }
   const r = run(exe, args, consumer, RUN_TIMEOUT_MS)
   const lines = r.output.split("\n").filter((l) => l.trim() !== "")
-  if (r.ok) for (const line of lines) console.log(`package: ${line}`)
-  else fail(`${name} run (${r.why})`, r.output)
+  // exit 0 is not enough: the program must have said which cases it carried
+  if (r.ok && lines.some((l) => l.includes(": ok, "))) for (const line of lines) console.log(`package: ${line}`)
+  else fail(`${name} run (${r.ok ? "no result line" : r.why})`, r.output)
 }
 finish()

@@ -11,7 +11,8 @@ const root = join(import.meta.dirname, "..", "..")
 
 const runCheck = () =>
   new Promise<{ code: number | null; output: string }>((resolve) => {
-    const child = spawn(process.execPath, [join(root, "scripts", "package-check.mjs")], { cwd: root })
+    // killed before the test's own timeout, so a stuck step cannot outlive the run
+    const child = spawn(process.execPath, [join(root, "scripts", "package-check.mjs")], { cwd: root, timeout: 230_000 })
     let output = ""
     child.stdout.on("data", (c: Buffer) => (output += c))
     child.stderr.on("data", (c: Buffer) => (output += c))
