@@ -5,7 +5,7 @@
 // there type-checks the consumer against the shipped .d.ts (`tsc --noEmit`) and runs the same program
 // under Node, Bun and Deno. One line per step; exit 1 if any fails. `--keep` leaves the temp folder.
 import { spawnSync } from "node:child_process"
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs"
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -107,11 +107,22 @@ for (const subpath of Object.keys(manifest.exports).filter((k) => !k.endsWith(".
   else fail(`import("${specifier}")`, `${r.why}\n${r.output}`)
 }
 
+// the README's library examples, as written there, are type-checked with the consumer (never run: they
+// bind real ports); a README example that no longer compiles fails the check
+const readme = readFileSync(join(root, "README.md"), "utf8")
+const library = readme.slice(readme.indexOf("\n## Library\n"), readme.indexOf("\n## ", readme.indexOf("\n## Library\n") + 1))
+const examples = [...library.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1])
+if (examples.length === 0) fail("README examples", "no ```ts block in the README's Library section")
+writeFileSync(join(consumer, "readme.ts"), `// the README's Library examples, extracted by scripts/package-check.mjs\n${examples.join("\n")}`)
+
 // 3. types: the consumer against the shipped declarations; then the same program emitted for the runtimes
 const tsc = join(consumer, "node_modules", "typescript", "bin", "tsc")
 const check = run(process.execPath, [tsc, "--noEmit", "-p", "."], consumer)
 if (check.ok) console.log("package: tsc --noEmit: consumer type-checks against the shipped .d.ts")
 else fail("tsc --noEmit", check.output)
+const examplesCheck = run(process.execPath, [tsc, "-p", "tsconfig.readme.json"], consumer)
+if (examplesCheck.ok) console.log(`package: tsc: the README's ${examples.length} library example(s) type-check`)
+else fail("tsc of the README's library examples", examplesCheck.output)
 const emit = run(process.execPath, [tsc, "-p", ".", "--noCheck"], consumer)
 if (!emit.ok || !existsSync(join(consumer, "out", "main.js"))) {
   fail("tsc emit of the consumer", emit.output)
