@@ -98,9 +98,12 @@ const carry = (ports: Ports, payload: Uint8Array, real: boolean) =>
   })
 
 // both cases take ports free on real loopback: the in-memory one then checks that nothing binds them
+// and the backend is the layer's choice, not the process's: under Bun, the first case runs on Bun's native
+// sockets and the "tcp node:net" one on node:net, in the same process
 const cases = [
   { name: "tcp", network: Network.tcp, real: true },
-  { name: "memory", network: Network.memory, real: false }
+  { name: "memory", network: Network.memory, real: false },
+  { name: "tcp node:net", network: Network.tcpWith({ backend: "node" }), real: true }
 ] as const
 
 const payload = randomBytes(PAYLOAD)

@@ -25,8 +25,9 @@ it("the packed tarball installs and carries hashed bytes over tcp and memory und
   expect(code, output).toBe(0)
   expect(output).toMatch(/file list ok/)
   expect(output).toMatch(/tsc --noEmit: consumer type-checks/)
+  expect(output).toMatch(/README's \d+ library example\(s\) type-check/)
   for (const runtime of ["node", "bun", "deno"]) {
-    for (const network of ["tcp", "memory"]) {
+    for (const network of ["tcp", "memory", "tcp node:net"]) {
       expect(output).toMatch(new RegExp(`^package: ${runtime} \\S+ ${network}: ok, `, "m"))
     }
   }
