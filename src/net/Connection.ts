@@ -65,6 +65,8 @@ const anyPort = (address: string, reason: "Listen" | "Connect"): string =>
 /** A `Conn` as a `Connection`. */
 export const fromConn = (conn: Conn): Connection => {
   const remote = conn.remote
+  // our own `close` ends the reading stream; only the peer's reset fails it
+  let closedHere = false
   const read = Stream.async<Uint8Array, ConnectionError>((emit) => {
     let inflight = 0
     let paused: Resumable | undefined
@@ -88,7 +90,7 @@ export const fromConn = (conn: Conn): Connection => {
       }
     })
     conn.onClose((c) => {
-      if (c.readEnded) void emit.end()
+      if (c.readEnded || closedHere) void emit.end()
       else void emit.fail(new ConnectionError({ reason: "Reset", remote }))
     })
   }, READ_AHEAD * 2)
@@ -116,7 +118,10 @@ export const fromConn = (conn: Conn): Connection => {
     read,
     write,
     end: Effect.sync(() => conn.end()),
-    close: Effect.sync(() => conn.destroy())
+    close: Effect.sync(() => {
+      closedHere = true
+      conn.destroy()
+    })
   }
 }
 
