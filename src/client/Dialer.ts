@@ -36,13 +36,12 @@ export const resolveTarget = (
 ): Either.Either<HostPort, string> | typeof Refused => {
   const override = ctx.config.forwarder.get(port)
   if (override) return Either.right(override)
-  const target = parseTarget(serverTarget)
+  const target = parseTarget(ctx.parsedTargets, serverTarget)
   return Either.isRight(target) && !TargetPolicy.admits(ctx, target.right, port) ? Refused : target
 }
 
-// A server names the same few targets over and over: parse each once.
-const parsedTargets = new Map<string, Either.Either<HostPort, string>>()
-const parseTarget = (text: string): Either.Either<HostPort, string> => {
+// A server names the same few targets over and over: each client parses each once.
+const parseTarget = (parsedTargets: ClientContext["parsedTargets"], text: string): Either.Either<HostPort, string> => {
   let parsed = parsedTargets.get(text)
   if (parsed === undefined) {
     parsed = parseHostPort(text)

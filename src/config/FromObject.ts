@@ -25,9 +25,13 @@ export type ClientInput = WithLists<
   "forwarder" | "allowed_targets"
 >
 
-const decode = (role: Role, input: unknown) =>
+/** A key set to `undefined` (`tls_cert: process.env.CERT` with the variable unset) is an absent key. */
+const present = (input: object): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined))
+
+const decode = (role: Role, input: object) =>
   Effect.flatMap(
-    decodeDocument({ [role]: input }, "", `${role} config`, role),
+    decodeDocument({ [role]: present(input) }, "", `${role} config`, role),
     ({ config, warnings }) => Effect.as(Effect.forEach(warnings, (w) => Effect.logWarning(w), { discard: true }), config)
   )
 
@@ -56,8 +60,8 @@ const runSync = <A>(effect: Effect.Effect<A, ConfigError>): A => {
 
 /** `server`, outside Effect: throws the `ConfigError` (compatibility warnings are not shown). */
 export const serverSync = (input: ServerInput): ServerConfig =>
-  runSync(decodeDocument({ server: input }, "", "server config", "server")).config as ServerConfig
+  runSync(decodeDocument({ server: present(input) }, "", "server config", "server")).config as ServerConfig
 
 /** `client`, outside Effect: throws the `ConfigError` (compatibility warnings are not shown). */
 export const clientSync = (input: ClientInput): ClientConfig =>
-  runSync(decodeDocument({ client: input }, "", "client config", "client")).config as ClientConfig
+  runSync(decodeDocument({ client: present(input) }, "", "client config", "client")).config as ClientConfig

@@ -34,7 +34,7 @@ export interface Connection {
    * the bytes are not kept for a second reader.
    */
   readonly read: Stream.Stream<Uint8Array, ConnectionError>
-  /** writes `bytes` (copied), waiting while the connection's buffer is full */
+  /** writes `bytes` (copied), waiting while the connection's buffer is full; fails after `end` or close */
   readonly write: (bytes: Uint8Array) => Effect.Effect<void, ConnectionError>
   /** ends our side (half-close): the peer reads the end, and may still write */
   readonly end: Effect.Effect<void>
@@ -67,6 +67,10 @@ export const fromConn = (conn: Conn): Connection => {
   const remote = conn.remote
   // our own `close` ends the reading stream; only the peer's reset fails it
   let closedHere = false
+  // after our `end`, a write is refused (the bytes would be dropped)
+  let endedHere = false
+  // one write at a time: a connection wakes one waiting writer when it drains
+  const writing = Effect.unsafeMakeSemaphore(1)
   const read = Stream.async<Uint8Array, ConnectionError>((emit) => {
     let inflight = 0
     let paused: Resumable | undefined
@@ -97,7 +101,7 @@ export const fromConn = (conn: Conn): Connection => {
 
   const write = (bytes: Uint8Array) =>
     Effect.async<void, ConnectionError>((resume) => {
-      if (conn.closed) return resume(Effect.fail(new ConnectionError({ reason: "Closed", remote })))
+      if (conn.closed || endedHere) return resume(Effect.fail(new ConnectionError({ reason: "Closed", remote })))
       if (conn.write(Buffer.from(bytes))) return resume(Effect.void)
       const closed = () => resume(Effect.fail(new ConnectionError({ reason: "Closed", remote })))
       conn.onClose(closed)
@@ -111,13 +115,16 @@ export const fromConn = (conn: Conn): Connection => {
         conn.offClose(closed)
         conn.whenDrained(undefined)
       })
-    })
+    }).pipe(writing.withPermits(1))
 
   return {
     remote,
     read,
     write,
-    end: Effect.sync(() => conn.end()),
+    end: Effect.sync(() => {
+      endedHere = true
+      conn.end()
+    }),
     close: Effect.sync(() => {
       closedHere = true
       conn.destroy()
@@ -127,19 +134,23 @@ export const fromConn = (conn: Conn): Connection => {
 
 /**
  * Listens on `address` of the `Network` for the life of the scope and runs `handler` for every
- * connection (in a fiber of its own; the connection closes when it returns). Returns the bound address.
+ * connection (in a fiber of its own; the connection closes when it returns, and a failure is logged).
+ * Returns the bound address (port 0: any free one).
  */
-export const serve = <E>(
+export const serve = <E, R = never>(
   address: Address,
-  handler: (connection: Connection) => Effect.Effect<void, E>
-): Effect.Effect<HostPort, SocketError, Network | Scope.Scope> =>
+  handler: (connection: Connection) => Effect.Effect<void, E, R>
+): Effect.Effect<HostPort, SocketError, Network | Scope.Scope | R> =>
   Effect.gen(function*() {
     const network = yield* Network
     const where = yield* toHostPort(address, "Listen")
-    const run = yield* FiberSet.makeRuntime<never, void, never>()
+    const run = yield* FiberSet.makeRuntime<R, void, never>()
     return yield* network.listen(where, plain, (conn) => {
-      run(handler(fromConn(conn)).pipe(
-        Effect.catchAllCause(() => Effect.void),
+      const connection = fromConn(conn)
+      run(handler(connection).pipe(
+        Effect.catchAllCause((cause) =>
+          Effect.logWarning(`the handler of a connection from ${connection.remote} failed`, cause)
+        ),
         // the handler is done with it: let queued bytes out, then close
         Effect.ensuring(Effect.sync(() => conn.close()))
       ))

@@ -101,8 +101,14 @@ class MemoryConn extends ConnBase {
   }
 
   close(): void {
+    // closing with bytes unread is a reset on TCP: the writer must not wait for a drain that never comes
+    const unread = this.inboxBytes > 0 || this.writerWaiting
     this.end()
     this.receivedClose(true)
+    const other = this.other
+    if (!unread || other === undefined || other.closed) return
+    if (this.deferred) queueMicrotask(() => other.receivedClose(false))
+    else other.receivedClose(false)
   }
 
   destroy(): void {

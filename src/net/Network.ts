@@ -59,14 +59,20 @@ export interface NetworkShape {
 /** The network a tunnel endpoint makes its connections on. */
 export class Network extends Context.Tag("backhaul/Network")<Network, NetworkShape>() {}
 
-/** `connect` as a scoped Effect: the connection is destroyed when the scope closes. */
+/**
+ * `connect` as a scoped Effect: the connection is destroyed when the scope closes. Interrupting it while
+ * it connects abandons the attempt (the acquire step is not made uninterruptible, as `acquireRelease`
+ * would: a timeout around a dial must cut it short).
+ */
 export const dial = (
   network: NetworkShape,
   address: HostPort,
   options: SocketOptions,
   timeoutSeconds: number
 ): Effect.Effect<Conn, SocketError, Scope.Scope> =>
-  Effect.acquireRelease(
-    toEffect<Conn, SocketError>((done) => network.connect(address, options, timeoutSeconds, done)),
-    (conn) => Effect.sync(() => conn.destroy())
+  Effect.uninterruptibleMask((restore) =>
+    Effect.tap(
+      restore(toEffect<Conn, SocketError>((done) => network.connect(address, options, timeoutSeconds, done))),
+      (conn) => Effect.addFinalizer(() => Effect.sync(() => conn.destroy()))
+    )
   )

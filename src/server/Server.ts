@@ -69,7 +69,7 @@ export interface ServerView {
 
 /** A running server, for the program that embeds it. */
 export interface RunningServer {
-  /** the address the tunnel listens on (the real port when `bind_addr` used port 0) */
+  /** the address the tunnel listens on */
   readonly tunnelAddress: HostPort
   /** live sessions; follow `status.changes` for every change */
   readonly status: SubscriptionRef.SubscriptionRef<ServerStatus>

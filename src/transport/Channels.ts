@@ -8,9 +8,10 @@
  * A strategy has a server half and a client half; the roles build theirs from the context they pass in
  * and call nothing else of it.
  */
+import type * as Either from "effect/Either"
 import type * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import type { ClientConfig, ServerConfig } from "../config/Config.ts"
+import type { ClientConfig, HostPort, ServerConfig } from "../config/Config.ts"
 import type { Conn } from "../net/Conn.ts"
 import type { NetworkShape } from "../net/Network.ts"
 import type { Owned } from "../net/Owned.ts"
@@ -77,6 +78,8 @@ export interface ClientContext {
   readonly carrier: CarrierShape
   /** where targets are dialed */
   readonly network: NetworkShape
+  /** the server's target strings already parsed (a server names the same few over and over) */
+  readonly parsedTargets: Map<string, Either.Either<HostPort, string>>
   readonly transport: ClientConfig["transport"]
   readonly stats: Stats
   /** owns every socket, so closing the client closes them all */

@@ -5,6 +5,7 @@
  * queue, and one fiber applies them in order — the status first, then the event to subscribers.
  */
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as PubSub from "effect/PubSub"
 import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
@@ -25,12 +26,14 @@ export const make = <S, E>(initial: S, reduce: (status: S, event: E) => S): Effe
     const status = yield* SubscriptionRef.make(initial)
     const hub = yield* Effect.acquireRelease(PubSub.unbounded<E>(), PubSub.shutdown)
     const queue = yield* Effect.acquireRelease(Queue.unbounded<E>(), Queue.shutdown)
-    yield* Queue.take(queue).pipe(
-      Effect.flatMap((event) =>
-        Effect.zipRight(SubscriptionRef.update(status, (s) => reduce(s, event)), PubSub.publish(hub, event))
-      ),
-      Effect.forever,
-      Effect.forkScoped
+    const apply = (event: E) =>
+      Effect.zipRight(SubscriptionRef.update(status, (s) => reduce(s, event)), PubSub.publish(hub, event))
+    // an event taken is applied whole, so stopping the fiber loses none
+    const fiber = yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(queue), (e) => Effect.uninterruptible(apply(e)))))
+    // what the endpoint's own shutdown reported (its last sessions ending) still reaches the status and
+    // subscribers: everything built after the feed has closed by the time this runs
+    yield* Effect.addFinalizer(() =>
+      Effect.zipRight(Fiber.interrupt(fiber), Effect.flatMap(Queue.takeAll(queue), (rest) => Effect.forEach(rest, apply, { discard: true })))
     )
     return {
       status,

@@ -32,6 +32,8 @@ export const releaseAfterBursts = (opened: () => number, burst = 1_000): Effect.
     let last = released
     return Effect.sync(() => {
       const now = opened()
+      // a new counter (a reloaded client starts at 0): measure from it
+      if (now < released) released = now
       if (now === last && now - released >= burst) {
         releaseStartup()
         released = now

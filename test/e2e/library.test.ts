@@ -45,6 +45,9 @@ describe("library surface", () => {
       const fromFile = yield* Config.parse("[client]\nremote_addr = \"127.0.0.1:3080\"\ntransport = \"wsmux\"\n", "f.toml")
       assert.deepStrictEqual({ ...good, token: undefined }, { ...fromFile.config, token: undefined })
       assert.throws(() => Config.clientSync({ remote_addr: "nowhere" }), /client.remote_addr/)
+      // a key set to undefined (an unset environment variable) is an absent key, not a bad value
+      const unset: string | undefined = undefined
+      assert.strictEqual(Config.clientSync({ remote_addr: "127.0.0.1:3080", tls_ca: unset }).tls_ca, undefined)
     }))
 
   for (const transport of ["tcp", "tcpmux", "ws", "wsmux"] as const) {

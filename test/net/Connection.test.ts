@@ -46,4 +46,31 @@ describe("Connection", () => {
       yield* other.close
       yield* Stream.runDrain(other.read) // ends, no error
     }).pipe(Effect.provide(MemoryNetwork.layer)))
+
+  it.scoped("two fibers writing at once both finish; a write after our end is refused", () =>
+    Effect.gen(function*() {
+      let got = 0
+      const done = yield* Deferred.make<number>()
+      yield* serve("127.0.0.1:8081", (c) =>
+        Effect.zipRight(Stream.runForEach(c.read, (b) => Effect.sync(() => (got += b.length))), Deferred.succeed(done, got)))
+      const user = yield* open("127.0.0.1:8081")
+      const writer = (fill: number) =>
+        Effect.forEach(Array.from({ length: 32 }), () => user.write(Buffer.alloc(64 * 1024, fill)), { discard: true })
+      yield* Effect.all([writer(1), writer(2)], { concurrency: 2 })
+      yield* user.end
+      const refused = yield* Effect.flip(user.write(Buffer.from("late")))
+      assert.strictEqual(refused.reason, "Closed")
+      yield* Deferred.await(done)
+      assert.strictEqual(got, 2 * 32 * 64 * 1024)
+    }).pipe(Effect.provide(MemoryNetwork.layer)))
+
+  it.scopedLive("a peer that closes with our bytes unread fails our waiting write, as a reset would on TCP", () =>
+    Effect.gen(function*() {
+      yield* serve("127.0.0.1:8082", () => Effect.sleep(20)) // reads nothing, then closes
+      const user = yield* open("127.0.0.1:8082")
+      const outcome = yield* Effect.either(
+        Effect.forEach(Array.from({ length: 64 }), () => user.write(Buffer.alloc(64 * 1024)), { discard: true })
+      ).pipe(Effect.timeout("5 seconds"))
+      assert.isTrue(outcome._tag === "Left", "the write fails instead of waiting forever")
+    }).pipe(Effect.provide(MemoryNetwork.layer)))
 })
