@@ -310,7 +310,8 @@ const validated = (role: Role, typed: Record<string, unknown>): AnyConfig => {
 
 /**
  * A server config from typed values, every omitted key at its default, checked as a file would be.
- * Throws a `ConfigError` naming every bad key.
+ * Throws a `ConfigError` naming every bad key. A port mapping is taken from its `source` text, as a file
+ * holds it (the parsed fields are parsed again from it).
  */
 export const makeServerConfig = (
   partial: Partial<Omit<ServerConfig, "role">> & { readonly bind_addr: HostPort; readonly ports: ReadonlyArray<PortMapping> }
