@@ -58,8 +58,10 @@ export interface RunningClient {
   readonly connected: SubscriptionRef.SubscriptionRef<boolean>
   /** the session, if any; follow `status.changes` for every change */
   readonly status: SubscriptionRef.SubscriptionRef<ClientStatus>
-  /** sessions starting and ending, from the moment of subscribing */
+  /** sessions starting and ending, from the moment the stream starts running */
   readonly events: Stream.Stream<ClientEvent>
+  /** subscribes now, for the life of the scope: the stream misses nothing from this moment on */
+  readonly subscribe: Effect.Effect<Stream.Stream<ClientEvent>, never, Scope.Scope>
   /** the connection counters now */
   readonly counters: Effect.Effect<Stats.Counters>
   /** @internal the live counters (mutated in place) */
@@ -226,6 +228,7 @@ export const make = (config: ClientConfig): Effect.Effect<RunningClient, never, 
       connected,
       status: feed.status,
       events: feed.events,
+      subscribe: feed.subscribe,
       counters: Effect.sync(() => Stats.snapshot(stats)),
       stats,
       drain

@@ -73,8 +73,10 @@ export interface RunningServer {
   readonly tunnelAddress: HostPort
   /** live sessions; follow `status.changes` for every change */
   readonly status: SubscriptionRef.SubscriptionRef<ServerStatus>
-  /** sessions starting and ending, from the moment of subscribing */
+  /** sessions starting and ending, from the moment the stream starts running */
   readonly events: Stream.Stream<ServerEvent>
+  /** subscribes now, for the life of the scope: the stream misses nothing from this moment on */
+  readonly subscribe: Effect.Effect<Stream.Stream<ServerEvent>, never, Scope.Scope>
   /** the connection counters now */
   readonly counters: Effect.Effect<Stats.Counters>
   /** @internal the live counters (mutated in place) */
@@ -225,6 +227,7 @@ export const make = (
       },
       status: feed.status,
       events: feed.events,
+      subscribe: feed.subscribe,
       counters: Effect.sync(() => Stats.snapshot(stats)),
       stats,
       hub,

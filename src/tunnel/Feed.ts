@@ -14,8 +14,10 @@ import * as SubscriptionRef from "effect/SubscriptionRef"
 
 export interface Feed<S, E> {
   readonly status: SubscriptionRef.SubscriptionRef<S>
-  /** events from the moment of subscribing */
+  /** events from the moment the stream starts running */
   readonly events: Stream.Stream<E>
+  /** subscribes now (for the life of the scope): the stream has every event from this moment on */
+  readonly subscribe: Effect.Effect<Stream.Stream<E>, never, Scope.Scope>
   /** reports `event` (from any callback); the status follows within a moment */
   readonly emit: (event: E) => void
 }
@@ -38,6 +40,7 @@ export const make = <S, E>(initial: S, reduce: (status: S, event: E) => S): Effe
     return {
       status,
       events: Stream.fromPubSub(hub),
+      subscribe: Stream.fromPubSub(hub, { scoped: true }),
       emit: (event) => {
         Queue.unsafeOffer(queue, event)
       }

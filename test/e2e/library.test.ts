@@ -93,14 +93,13 @@ describe("library surface", () => {
       })
       const running = Tunnel.Server.pipe(Effect.provide(yield* Layer.build(Tunnel.serverLayer(server))))
       const endpoint = yield* running
-      const events = yield* Effect.fork(Stream.runCollect(Stream.take(endpoint.events, 2)))
-      yield* Effect.sleep(50)
+      // subscribed before the client starts: no event can be missed
+      const events = yield* Effect.fork(Stream.runCollect(Stream.take(yield* endpoint.subscribe, 2)))
 
       const client = Config.clientSync({ remote_addr: `127.0.0.1:${tunnelPort}`, token: "t", heartbeat: 1, retry_interval: 0.2 })
       const seenByClient = yield* Effect.scoped(Effect.gen(function*() {
         const ctx = yield* Layer.build(Tunnel.clientLayer(client))
         const c = yield* Effect.provide(Tunnel.Client, ctx)
-        const seen = yield* Effect.fork(Stream.runCollect(Stream.take(c.events, 1)))
         yield* Effect.provide(Tunnel.awaitConnected, ctx)
         const status = yield* SubscriptionRef.get(c.status)
         const back = yield* through(`127.0.0.1:${userPort}`, Buffer.from("hello"))
@@ -109,11 +108,17 @@ describe("library surface", () => {
         assert.isTrue(live._tag === "Some")
         const counted = yield* c.counters
         assert.strictEqual(counted.opened, 1)
-        return { status, first: yield* seen.await.pipe(Effect.flatten) }
+        // subscribed while connected, then drained: the one event is the session ending
+        const seen = yield* Effect.fork(Stream.runCollect(Stream.take(yield* c.subscribe, 1)))
+        yield* c.drain
+        // the status changes before the event is published
+        const first = yield* seen.await.pipe(Effect.flatten)
+        return { status, after: yield* SubscriptionRef.get(c.status), first }
       }))
       assert.isTrue(seenByClient.status.connected)
-      assert.deepStrictEqual(Chunk.toArray(seenByClient.first).map((e) => e._tag), ["Connected"])
-      // the client's scope closed: it said goodbye, and the server saw the session end (not dead)
+      assert.isFalse(seenByClient.after.connected)
+      assert.deepStrictEqual(Chunk.toArray(seenByClient.first).map((e) => e._tag), ["Disconnected"])
+      // the client drained: it said goodbye, and the server saw the session end (not dead)
       const seen = Chunk.toArray(yield* events.await.pipe(Effect.flatten))
       assert.deepStrictEqual(seen.map((e) => e._tag), ["SessionStarted", "SessionEnded"])
       assert.isTrue(seen[1]!._tag === "SessionEnded" && !seen[1]!.dead)
