@@ -109,7 +109,7 @@ export const make = (config: ClientConfig): Effect.Effect<RunningClient, never, 
       applyEvent
     )
     // why the live session ended, for its Disconnected event
-    let ended = "client stopped"
+    let ended = "session ended"
     const log = yield* Log.make
     let live: ClientSession | undefined
     // who this client process is, the same on every reconnect: the server replaces our own older session
@@ -171,7 +171,7 @@ export const make = (config: ClientConfig): Effect.Effect<RunningClient, never, 
         )
       }
       yield* SubscriptionRef.set(connected, true)
-      ended = "client stopped"
+      ended = "session ended"
       const id = sessionId.toString("hex")
       feed.emit({ _tag: "Connected", session: id, server })
       yield* Effect.addFinalizer(() => Effect.sync(() => feed.emit({ _tag: "Disconnected", session: id, reason: ended })))
@@ -204,6 +204,7 @@ export const make = (config: ClientConfig): Effect.Effect<RunningClient, never, 
       )
     }).pipe(
       Effect.tapError((e) => Effect.sync(() => (ended = e.message))),
+      Effect.onInterrupt(() => Effect.sync(() => (ended = "client stopped"))),
       Effect.ensuring(Effect.sync(() => (live = undefined))),
       Effect.scoped,
       Effect.catchAll((e) => Effect.logWarning(`session with ${server} ended: ${e.message}; reconnecting`)),
