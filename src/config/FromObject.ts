@@ -5,10 +5,9 @@
  * line numbers. Compatibility warnings are logged.
  */
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import type * as Schema from "effect/Schema"
 import type { ClientConfig, ServerConfig } from "./Config.ts"
-import { type ConfigError, decodeDocument, type Role } from "./Load.ts"
+import { type ConfigError, decodeDocument, decodeDocumentSync, definedOnly, type Role } from "./Load.ts"
 import type * as ConfigSchema from "./Schema.ts"
 
 /** Lists of the file are arrays of strings (`ports = ["443=5000"]`); the Schema itself takes any array. */
@@ -25,13 +24,10 @@ export type ClientInput = WithLists<
   "forwarder" | "allowed_targets"
 >
 
-/** A key set to `undefined` (`tls_cert: process.env.CERT` with the variable unset) is an absent key. */
-const present = (input: object): Record<string, unknown> =>
-  Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined))
-
+// a key set to `undefined` (`tls_cert: process.env.CERT` with the variable unset) is an absent key
 const decode = (role: Role, input: object) =>
   Effect.flatMap(
-    decodeDocument({ [role]: present(input) }, "", `${role} config`, role),
+    decodeDocument({ [role]: definedOnly(input) }, "", `${role} config`, role),
     ({ config, warnings }) => Effect.as(Effect.forEach(warnings, (w) => Effect.logWarning(w), { discard: true }), config)
   )
 
@@ -52,16 +48,10 @@ export const server = (input: ServerInput): Effect.Effect<ServerConfig, ConfigEr
 export const client = (input: ClientInput): Effect.Effect<ClientConfig, ConfigError> =>
   decode("client", input) as Effect.Effect<ClientConfig, ConfigError>
 
-const runSync = <A>(effect: Effect.Effect<A, ConfigError>): A => {
-  const result = Effect.runSync(Effect.either(effect))
-  if (Either.isLeft(result)) throw result.left
-  return result.right
-}
-
 /** `server`, outside Effect: throws the `ConfigError` (compatibility warnings are not shown). */
 export const serverSync = (input: ServerInput): ServerConfig =>
-  runSync(decodeDocument({ server: present(input) }, "", "server config", "server")).config as ServerConfig
+  decodeDocumentSync({ server: definedOnly(input) }, "server config", "server").config as ServerConfig
 
 /** `client`, outside Effect: throws the `ConfigError` (compatibility warnings are not shown). */
 export const clientSync = (input: ClientInput): ClientConfig =>
-  runSync(decodeDocument({ client: present(input) }, "", "client config", "client")).config as ClientConfig
+  decodeDocumentSync({ client: definedOnly(input) }, "client config", "client").config as ClientConfig

@@ -247,6 +247,13 @@ export const decodeDocument = (
     return section.right
   })
 
+/** `decodeDocument` outside Effect (it is synchronous): the config, or the `ConfigError` thrown. */
+export const decodeDocumentSync = (doc: Record<string, unknown>, file: string, role: Role): Loaded => {
+  const loaded = Effect.runSync(Effect.either(decodeDocument(doc, "", file, role)))
+  if (Either.isLeft(loaded)) throw loaded.left
+  return loaded.right
+}
+
 /** Parses TOML text (named `file` in messages) into a config; `role` forces the section to use. */
 export const parseConfigText = (
   text: string,
@@ -282,7 +289,8 @@ export const loadConfigFile = Effect.fn("Config.loadConfigFile")(function*(path:
   return yield* parseConfigText(text, path, role)
 })
 
-const definedOnly = <A extends object>(a: A): Partial<A> =>
+/** `a` without its keys set to `undefined` (an unset optional value is an absent key). */
+export const definedOnly = <A extends object>(a: A): Partial<A> =>
   Object.fromEntries(Object.entries(a).filter(([, v]) => v !== undefined)) as Partial<A>
 
 /** Every optional key at its default, straight from the Schema (the required keys are placeholders). */
@@ -303,9 +311,7 @@ const validated = (role: Role, typed: Record<string, unknown>): AnyConfig => {
   if (Either.isLeft(encoded)) {
     throw new ConfigError({ reason: "Invalid", file, problems: ordered(issueProblems(encoded.left, "", role)) })
   }
-  const loaded = Effect.runSync(Effect.either(decodeDocument({ [role]: encoded.right }, "", file, role)))
-  if (Either.isLeft(loaded)) throw loaded.left
-  return loaded.right.config
+  return decodeDocumentSync({ [role]: encoded.right }, file, role).config
 }
 
 /**

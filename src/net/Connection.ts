@@ -50,17 +50,15 @@ const plain: SocketOptions = { nodelay: true, keepaliveSeconds: 0 }
 /** `"host:port"` or `{ host, port }`. */
 export type Address = string | HostPort
 
-const toHostPort = (address: Address, reason: "Listen" | "Connect"): Effect.Effect<HostPort, SocketError> =>
-  typeof address !== "string"
-    ? Effect.succeed(address)
-    : Either.match(parseHostPort(anyPort(address, reason)), {
-      onLeft: (detail) => Effect.fail(new SocketError({ reason, address, detail })),
-      onRight: (parsed) => Effect.succeed(reason === "Listen" && /:0$/.test(address) ? { ...parsed, port: 0 } : parsed)
-    })
-
-/** A listener may ask for port 0 (any free one), which the config grammar never allows: parsed as 1. */
-const anyPort = (address: string, reason: "Listen" | "Connect"): string =>
-  reason === "Listen" ? address.replace(/:0$/, ":1") : address
+const toHostPort = (address: Address, reason: "Listen" | "Connect"): Effect.Effect<HostPort, SocketError> => {
+  if (typeof address !== "string") return Effect.succeed(address)
+  // a listener may ask for port 0 (any free one), which the config grammar never allows: parsed as 1
+  const anyPort = reason === "Listen" && address.endsWith(":0")
+  return Either.match(parseHostPort(anyPort ? `${address.slice(0, -1)}1` : address), {
+    onLeft: (detail) => Effect.fail(new SocketError({ reason, address, detail })),
+    onRight: (parsed) => Effect.succeed(anyPort ? { ...parsed, port: 0 } : parsed)
+  })
+}
 
 /** A `Conn` as a `Connection`. */
 export const fromConn = (conn: Conn): Connection => {

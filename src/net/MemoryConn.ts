@@ -42,8 +42,7 @@ class MemoryConn extends ConnBase {
     if (this.ended || this.closed || other === undefined) return true
     if (other.closed) {
       // writing to a peer that has gone: a socket would see a reset
-      if (this.deferred) queueMicrotask(() => this.receivedClose(false))
-      else this.receivedClose(false)
+      this.resetSoon(this)
       return true
     }
     const bytes = chunk.length < COPY_BELOW
@@ -105,19 +104,20 @@ class MemoryConn extends ConnBase {
     const unread = this.inboxBytes > 0 || this.writerWaiting
     this.end()
     this.receivedClose(true)
-    const other = this.other
-    if (!unread || other === undefined || other.closed) return
-    if (this.deferred) queueMicrotask(() => other.receivedClose(false))
-    else other.receivedClose(false)
+    if (unread && this.other !== undefined) this.resetSoon(this.other)
   }
 
   destroy(): void {
     this.receivedClose(false)
-    const other = this.other
     // a reset drops what was in flight either way
-    if (other === undefined || other.closed) return
-    if (this.deferred) queueMicrotask(() => other.receivedClose(false))
-    else other.receivedClose(false)
+    if (this.other !== undefined) this.resetSoon(this.other)
+  }
+
+  /** resets `target` (this side or its peer) with this pair's timing */
+  private resetSoon(target: MemoryConn): void {
+    if (target.closed) return
+    if (this.deferred) queueMicrotask(() => target.receivedClose(false))
+    else target.receivedClose(false)
   }
 
   private closeIfDone(): void {
