@@ -1,18 +1,41 @@
 // Loopback helpers: free ports and a one-shot echo probe.
+import { readFileSync } from "node:fs"
 import * as net from "node:net"
 
 export const HOST = "127.0.0.1"
 
-/** A port that was free a moment ago on 127.0.0.1 (bind port 0, read it, close). */
-export const freePort = () =>
-  new Promise((resolve, reject) => {
+// Ports come from below the kernel's ephemeral range, as src/net/FreePort.ts explains: a port 0 pick is
+// in the range the load generators' own connect() calls draw from, and one of them can take it before
+// the tunnel binds it. (The scripts run under plain Node, which cannot import that .ts module.)
+const ceiling = (() => {
+  try {
+    const low = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0])
+    return Number.isInteger(low) && low > 11_000 ? low : 32_768
+  } catch {
+    return 32_768
+  }
+})()
+
+const bindable = (port) =>
+  new Promise((resolve) => {
     const server = net.createServer()
-    server.once("error", reject)
-    server.listen(0, HOST, () => {
-      const { port } = server.address()
-      server.close(() => resolve(port))
+    server.once("error", () => resolve(undefined))
+    server.listen({ port, host: HOST, exclusive: true }, () => {
+      const bound = server.address().port
+      server.close(() => resolve(bound))
     })
   })
+
+/** A port that was free a moment ago on 127.0.0.1, outside the range outgoing connections use. */
+export async function freePort() {
+  for (let i = 0; i < 50; i++) {
+    const port = await bindable(10_000 + Math.floor(Math.random() * (ceiling - 10_000)))
+    if (port !== undefined) return port
+  }
+  const port = await bindable(0)
+  if (port === undefined) throw new Error(`no free port on ${HOST}`)
+  return port
+}
 
 /** `n` distinct free ports. */
 export async function freePorts(n) {
