@@ -6,13 +6,14 @@ export const HOST = "127.0.0.1"
 
 // Ports come from below the kernel's ephemeral range, as src/net/FreePort.ts explains: a port 0 pick is
 // in the range the load generators' own connect() calls draw from, and one of them can take it before
-// the tunnel binds it. (The scripts run under plain Node, which cannot import that .ts module.)
-const ceiling = (() => {
+// the tunnel binds it. Same floor, fallback and rule as there (fewer than 1,000 ports below the range: let
+// the kernel choose); a copy because the scripts run under plain Node, which cannot import that .ts module.
+const span = (() => {
   try {
     const low = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0])
-    return Number.isInteger(low) && low > 11_000 ? low : 32_768
+    return (Number.isInteger(low) ? low : 32_768) - 10_000
   } catch {
-    return 32_768
+    return 32_768 - 10_000
   }
 })()
 
@@ -28,8 +29,8 @@ const bindable = (port) =>
 
 /** A port that was free a moment ago on 127.0.0.1, outside the range outgoing connections use. */
 export async function freePort() {
-  for (let i = 0; i < 50; i++) {
-    const port = await bindable(10_000 + Math.floor(Math.random() * (ceiling - 10_000)))
+  for (let i = 0; span >= 1000 && i < 50; i++) {
+    const port = await bindable(10_000 + Math.floor(Math.random() * span))
     if (port !== undefined) return port
   }
   const port = await bindable(0)

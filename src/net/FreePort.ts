@@ -19,15 +19,18 @@ const FLOOR = 10_000
 const FALLBACK_CEILING = 32_768
 const ATTEMPTS = 50
 
-/** One past the highest port below the kernel's ephemeral range. */
-const ceiling = (() => {
+/**
+ * One past the highest port below the kernel's ephemeral range. Read when a port is asked for, not at
+ * import: the CLI imports this (for `demo`) on every start.
+ */
+const ceiling = (): number => {
   try {
     const [low] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/).map(Number)
     return Number.isInteger(low) ? low : FALLBACK_CEILING
   } catch {
     return FALLBACK_CEILING
   }
-})()
+}
 
 /** Ports this process already handed out: a caller may not have bound its last one yet. */
 const handedOut = new Set<number>()
@@ -46,9 +49,10 @@ const tryBind = (port: number, host: string): Effect.Effect<number | undefined> 
 /** A TCP port that was free on `host` a moment ago, outside the range outgoing connections draw from. */
 export const freePort = (host = "127.0.0.1"): Effect.Effect<number> =>
   Effect.gen(function*() {
-    if (ceiling - FLOOR >= 1000) {
+    const span = ceiling() - FLOOR
+    if (span >= 1000) {
       for (let i = 0; i < ATTEMPTS; i++) {
-        const port = FLOOR + Math.floor(Math.random() * (ceiling - FLOOR))
+        const port = FLOOR + Math.floor(Math.random() * span)
         if (handedOut.has(port)) continue
         const bound = yield* tryBind(port, host)
         if (bound !== undefined) {
